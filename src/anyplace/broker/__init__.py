@@ -1,0 +1,1 @@
+"""Placing launches on session hosts and keeping track of sessions."""

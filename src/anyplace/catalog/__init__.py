@@ -1,0 +1,1 @@
+"""Apps, their categories, and who may use them."""

@@ -1,0 +1,171 @@
+"""Configuration: one TOML file, overridden by ANYPLACE_* environment variables.
+
+Each table of the file is a section (``[database]``, ``[server]`` ...) and each
+key in it can be overridden by ``ANYPLACE_<SECTION>_<KEY>``: ``[database] url``
+by ``ANYPLACE_DATABASE_URL``. The whole configuration is validated at start, and
+an error names the file, the line and the key (or the variable) that is wrong,
+because an operator reading a log at 07:00 should not have to guess.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from anyplace.errors import ConfigError
+
+__all__ = [
+    "BrokerSettings",
+    "CloudSettings",
+    "DatabaseSettings",
+    "ServerSettings",
+    "Settings",
+    "load_settings",
+]
+
+CONFIG_ENV = "ANYPLACE_CONFIG"
+DEFAULT_CONFIG_FILE = "anyplace.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///anyplace.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class BrokerSettings(_Section):
+    heartbeat_seconds: float = Field(default=30, gt=0, le=3600)
+
+
+class CloudSettings(_Section):
+    provider: Literal["sim", "azure", "aws", "libvirt"] = "sim"
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one anyplace process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ANYPLACE_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    broker: BrokerSettings = BrokerSettings()
+    cloud: CloudSettings = CloudSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file, which arrives as init arguments.
+        return (env_settings, init_settings)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read and validate the configuration.
+
+    The file is `path`, else $ANYPLACE_CONFIG, else ./anyplace.toml if it exists;
+    with none of them the defaults and the environment alone apply. A file that
+    was named explicitly must exist.
+    """
+    explicit = path if path is not None else os.environ.get(CONFIG_ENV)
+    config_path = Path(explicit) if explicit else Path(DEFAULT_CONFIG_FILE)
+    text = ""
+    if config_path.is_file():
+        text = _read(config_path)
+    elif explicit:
+        raise ConfigError(f"{config_path}: configuration file not found")
+    data = _parse(config_path, text) if text else {}
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, config_path, text)) from None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        message = getattr(exc, "msg", str(exc))
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigError(f"{where}: invalid TOML: {message}") from None
+
+
+def _describe(exc: ValidationError, path: Path, text: str) -> str:
+    """One line per problem, each naming the variable or the file, line and key."""
+    problems = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc)
+        env_name = "ANYPLACE_" + "_".join(loc).upper()
+        if env_name in os.environ:
+            problems.append(f"{env_name}: {error['msg']}")
+            continue
+        line = _line_of_key(text, loc)
+        where = f"{path}:{line}" if line else str(path)
+        problems.append(f"{where}: {key}: {error['msg']}")
+    return "; ".join(problems)
+
+
+_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _line_of_key(text: str, loc: list[str]) -> int | None:
+    """The line where ``[section] key`` is set, or the section header for a whole section."""
+    if not loc:
+        return None
+    section, key = loc[0], (loc[1] if len(loc) > 1 else None)
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        table = _TABLE.match(line)
+        if table:
+            current = table.group(1).strip()
+            if current == section and key is None:
+                return number
+            continue
+        assignment = _KEY.match(line)
+        if assignment and current == section and assignment.group(1) == key:
+            return number
+        if assignment and not current and assignment.group(1) == section:
+            return number
+    return None

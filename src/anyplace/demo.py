@@ -1,0 +1,45 @@
+"""The demo municipality: where its files are, and loading it into an empty store."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from anyplace.clock import Clock
+from anyplace.errors import AnyplaceError
+from anyplace.identity.tokens import NewToken, create_token, revoke_tokens_named
+from anyplace.importer import LoadSummary, apply_dataset, read_dataset
+from anyplace.store.access import Store
+from anyplace.store.models import User
+
+__all__ = ["DEMO_TOKEN_NAME", "demo_data_dir", "prepare_demo"]
+
+DEMO_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
+
+
+def demo_data_dir() -> Path:
+    """The packaged copy in a wheel, else the repository's examples/municipality."""
+    packaged = resources.files("anyplace").joinpath("demo_data/municipality")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "examples" / "municipality"
+    if checkout.is_dir():
+        return checkout
+    raise AnyplaceError("the demo municipality's files are not installed")
+
+
+def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, NewToken]:
+    """Load the demo into an empty store (a used one is left as it is) and issue a fresh token.
+
+    Earlier demo tokens are revoked, so only the token printed last works.
+    """
+    summary = None
+    with store.transaction() as session:
+        empty = (session.scalar(select(func.count(User.id))) or 0) == 0
+        if empty:
+            summary = apply_dataset(session, read_dataset(demo_data_dir()), clock)
+        revoke_tokens_named(session, clock, DEMO_TOKEN_NAME)
+        token = create_token(session, clock, name=DEMO_TOKEN_NAME, admin=True)
+    return summary, token

@@ -1,0 +1,1 @@
+"""Who a person is: local accounts, API tokens; OIDC and LDAP come with the portal."""

@@ -1,0 +1,1 @@
+"""The HTTP face of anyplace: pages, the /api/v1 API, health and metrics."""

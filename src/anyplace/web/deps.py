@@ -1,0 +1,73 @@
+"""Request dependencies: a database session per request and the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session, sessionmaker
+
+from anyplace.clock import Clock
+from anyplace.identity.tokens import authenticate_token
+from anyplace.store.models import User
+
+__all__ = ["Caller", "DbSession", "Principal", "get_clock", "get_db", "require_admin"]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One session per request: committed when the handler returns, rolled back if it raises."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+DbSession = Annotated[Session, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: an admin, or a user seeing only what is theirs."""
+
+    name: str
+    user: User | None
+    is_admin: bool
+
+
+def _unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def get_caller(
+    request: Request, db: DbSession, clock: Annotated[Clock, Depends(get_clock)]
+) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    token = authenticate_token(db, clock, secret.strip())
+    if token is None:
+        raise _unauthorized("the API token is unknown, expired or revoked")
+    return Principal(name=f"token:{token.name}", user=token.user, is_admin=token.is_admin)
+
+
+Caller = Annotated[Principal, Depends(get_caller)]
+
+
+def require_admin(caller: Caller) -> Principal:
+    if not caller.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs an admin token")
+    return caller
