@@ -28,8 +28,8 @@ demo: install
 test: install-dev lint typecheck pytest
 
 lint:
-	$(BIN)/ruff check src tests examples bench
-	$(BIN)/ruff format --check src tests examples bench
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 
 typecheck:
 	$(BIN)/mypy

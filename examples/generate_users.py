@@ -45,7 +45,7 @@ SURNAMES = (
 
 # Functional groups: share of a department's staff that belongs to each.
 FUNCTIONAL: dict[str, dict[str, float]] = {
-    "ledere": {department: 0.07 for department in DEPARTMENTS},
+    "ledere": dict.fromkeys(DEPARTMENTS, 0.07),
     "sagsbehandlere": {
         "borgerservice": 1.0,
         "jobcenter": 1.0,
@@ -71,7 +71,7 @@ ASCII = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe
 
 
 def main() -> None:
-    rng = random.Random(28_000)
+    rng = random.Random(28_000)  # noqa: S311 - reproducible synthetic names, not secrets
     usernames: set[str] = set()
     emails: set[str] = set()
     lines = [
