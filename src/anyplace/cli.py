@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
@@ -30,7 +29,6 @@ from anyplace.importer import LoadSummary, apply_dataset, read_dataset
 from anyplace.store.access import Store, open_store
 from anyplace.store.migrate import current_revision, head_revision, upgrade
 from anyplace.web.api.schemas import AppOut, PoolOut
-from anyplace.web.app import create_app
 
 __all__ = ["app", "main"]
 
@@ -253,6 +251,11 @@ def demo(
 
 
 def _run(settings: Settings, store: Store, host: str, port: int) -> None:
+    # Imported here: the web stack takes a while to load and only these commands need it.
+    import uvicorn  # noqa: PLC0415
+
+    from anyplace.web.app import create_app  # noqa: PLC0415
+
     web = create_app(settings, engine=store.engine)
     uvicorn.run(web, host=host, port=port, log_level=settings.server.log_level)
 

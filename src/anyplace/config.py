@@ -124,9 +124,10 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
-        where = f"{path}:{line}" if line else str(path)
+        # Python 3.11's tomllib puts the position only in the message: "... (at line 3, column 8)".
+        found = _TOML_POSITION.search(str(exc))
+        message = _TOML_POSITION.sub("", str(exc)).strip()
+        where = f"{path}:{found.group(1)}" if found else str(path)
         raise ConfigError(f"{where}: invalid TOML: {message}") from None
 
 
@@ -146,6 +147,7 @@ def _describe(exc: ValidationError, path: Path, text: str) -> str:
     return "; ".join(problems)
 
 
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column \d+\)")
 _TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 

@@ -10,7 +10,10 @@ import anyplace
 from anyplace.clock import Clock, SystemClock
 from anyplace.config import Settings
 from anyplace.store.engine import make_engine, make_session_factory
-from anyplace.web import api, health, pages
+from anyplace.web import health, pages
+from anyplace.web.api import catalog as catalog_api
+from anyplace.web.api import pools as pools_api
+from anyplace.web.api import sessions as sessions_api
 from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 
 __all__ = ["create_app"]
@@ -34,7 +37,8 @@ def create_app(
     app.state.metrics = Metrics(sessions)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
-    app.include_router(api.router)
+    for api in (catalog_api, pools_api, sessions_api):
+        app.include_router(api.router)
     app.include_router(pages.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")

@@ -1,12 +1,7 @@
-"""The versioned JSON API under /api/v1."""
+"""The versioned JSON API under /api/v1.
 
-from fastapi import APIRouter
-
-from anyplace.web.api import catalog, pools, sessions
-
-__all__ = ["router"]
-
-router = APIRouter(prefix="/api/v1")
-router.include_router(catalog.router)
-router.include_router(pools.router)
-router.include_router(sessions.router)
+Each module's router carries the full prefix itself (rather than getting it
+from an enclosing router), so every route knows its complete path template:
+the metrics label requests by it. The routers are gathered in `web.app`, so
+importing the schemas from here (as the CLI does) does not load FastAPI.
+"""

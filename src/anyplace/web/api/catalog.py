@@ -7,13 +7,13 @@ from sqlalchemy import func, select
 
 from anyplace.catalog.queries import entitled_app_ids, list_apps
 from anyplace.store.models import App
-from anyplace.web.api.paging import Limit, Offset
+from anyplace.web.api.paging import API_PREFIX, Limit, Offset
 from anyplace.web.api.schemas import AppOut
 from anyplace.web.deps import Caller, DbSession
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(prefix=API_PREFIX, tags=["catalog"])
 
 
 @router.get("/apps", response_model=list[AppOut])

@@ -12,13 +12,13 @@ from anyplace.broker.registration import is_registered
 from anyplace.catalog.pools import list_pools
 from anyplace.domain import SessionState
 from anyplace.store.models import Machine, Pool, Session
-from anyplace.web.api.paging import Limit, Offset
+from anyplace.web.api.paging import API_PREFIX, Limit, Offset
 from anyplace.web.api.schemas import HostOut, PoolOut
 from anyplace.web.deps import DbSession, Principal, get_clock, require_admin
 
 __all__ = ["LIVE_SESSION_STATES", "router"]
 
-router = APIRouter(tags=["estate"])
+router = APIRouter(prefix=API_PREFIX, tags=["estate"])
 Admin = Annotated[Principal, Depends(require_admin)]
 LIVE_SESSION_STATES = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
 

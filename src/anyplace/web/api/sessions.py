@@ -10,13 +10,13 @@ from sqlalchemy.orm import selectinload
 
 from anyplace.domain import SessionState
 from anyplace.store.models import Session
-from anyplace.web.api.paging import Limit, Offset
+from anyplace.web.api.paging import API_PREFIX, Limit, Offset
 from anyplace.web.api.schemas import SessionOut
 from anyplace.web.deps import Caller, DbSession
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["sessions"])
+router = APIRouter(prefix=API_PREFIX, tags=["sessions"])
 
 
 @router.get("/sessions", response_model=list[SessionOut])
