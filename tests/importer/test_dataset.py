@@ -214,3 +214,9 @@ def test_unknown_section_and_empty_folder(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(DataFileError, match=r"no \.yaml files"):
         read_dataset(empty)
+
+
+def test_phases_out_of_order_are_refused(tmp_path: Path) -> None:
+    pools = BASE["pools.yaml"].replace("start: 18:30", "start: 07:30")
+    error = error_for(tmp_path, {"pools.yaml": pools})
+    assert "phases overlap: off_peak at 07:30 comes after ramp_up at 06:30" in str(error)

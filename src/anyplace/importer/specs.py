@@ -6,6 +6,7 @@ pool, a user's groups) are checked by `dataset.py`, which knows every file.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, time
 from decimal import Decimal
 from math import ceil
@@ -152,6 +153,18 @@ class ScheduleSpec(_Spec):
         starts = [phase.start for phase in self.phases]
         if len(set(starts)) != len(starts):
             raise ValueError("two phases start at the same time")
+        names = [phase.phase for phase in self.phases]
+        if len(set(names)) != len(names):
+            raise ValueError("a phase appears twice on the same days")
+        in_time = sorted(self.phases, key=lambda phase: phase.start)
+        order = list(Phase)
+        for earlier, later in itertools.pairwise(in_time):
+            if order.index(earlier.phase) > order.index(later.phase):
+                raise ValueError(
+                    f"phases overlap: {later.phase.value} at {later.start:%H:%M} comes after "
+                    f"{earlier.phase.value} at {earlier.start:%H:%M}; the order is "
+                    "ramp_up, peak, ramp_down, off_peak"
+                )
         return self
 
 

@@ -1,0 +1,1 @@
+"""Running servers only when needed: schedules, the autoscale policy, the controller, metering."""
