@@ -219,4 +219,4 @@ def test_unknown_section_and_empty_folder(tmp_path: Path) -> None:
 def test_phases_out_of_order_are_refused(tmp_path: Path) -> None:
     pools = BASE["pools.yaml"].replace("start: 18:30", "start: 07:30")
     error = error_for(tmp_path, {"pools.yaml": pools})
-    assert "phases overlap: off_peak at 07:30 comes after ramp_up at 06:30" in str(error)
+    assert "phases overlap: peak at 08:30 comes after off_peak at 07:30" in str(error)

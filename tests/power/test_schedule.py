@@ -52,6 +52,8 @@ def test_phases_across_the_daylight_saving_changes() -> None:
     assert first.phase is Phase.PEAK
     assert first.until == datetime(2026, 10, 25, 3, 0, tzinfo=UTC)  # 04:00 CET
     # The peak lasts 2.5 hours that night: 02:30 CEST to 04:00 CET.
+    assert first.until is not None
+    assert first.since is not None
     assert first.until - first.since == timedelta(hours=2, minutes=30)
 
 
