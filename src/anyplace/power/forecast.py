@@ -1,0 +1,61 @@
+"""Forecasting a pool's sessions from the same weekday in earlier weeks (pure).
+
+No VDI product starts hosts from history; Azure VMSS and AWS EC2 predictive
+scaling do, from 2 to 14 days of load. We keep it simple and explainable: the
+sessions a pool had in the same window (same weekday, same wall-clock time) in
+each of the last few weeks, skipping closed days, and take a high quantile of
+those weekly peaks, so one unusual week neither drives nor hides the morning
+logon storm.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from math import ceil
+from zoneinfo import ZoneInfo
+
+__all__ = ["LoadSample", "forecast_peak"]
+
+
+@dataclass(frozen=True, order=True)
+class LoadSample:
+    at: datetime
+    sessions: int
+
+
+def forecast_peak(
+    history: Sequence[LoadSample],
+    *,
+    start: datetime,
+    horizon: timedelta,
+    zone: ZoneInfo,
+    is_closed: Callable[[date], bool],
+    weeks: int = 4,
+    quantile: float = 0.75,
+) -> int:
+    """The sessions expected at most in [start, start + horizon], from `history` (sorted by time).
+
+    Returns 0 when `start` falls on a closed day or no earlier week has data:
+    then the schedule's minimum and the reactive buffer decide alone.
+    """
+    local_start = start.astimezone(zone)
+    if is_closed(local_start.date()):
+        return 0
+    times = [sample.at for sample in history]
+    peaks: list[int] = []
+    for week in range(1, weeks + 1):
+        # Shift the wall-clock time, not the instant: a week across a DST change is 167 or 169 h.
+        then = (local_start.replace(tzinfo=None) - timedelta(weeks=week)).replace(tzinfo=zone)
+        if is_closed(then.date()):
+            continue
+        low = bisect.bisect_left(times, then)
+        high = bisect.bisect_right(times, then + horizon)
+        if low < high:
+            peaks.append(max(sample.sessions for sample in history[low:high]))
+    if not peaks:
+        return 0
+    peaks.sort()
+    return peaks[max(0, ceil(quantile * len(peaks)) - 1)]
