@@ -10,7 +10,7 @@ from anyplace.clock import VirtualClock
 from anyplace.identity.tokens import authenticate_token, create_token
 from anyplace.store.access import Store
 from anyplace.store.migrate import current_revision, head_revision, is_current, upgrade
-from anyplace.store.models import Base, User
+from anyplace.store.models import Base, Machine, User
 
 
 def test_upgrade_from_empty_reaches_head_with_every_table(empty_store: Store) -> None:
@@ -40,12 +40,28 @@ def test_upgrade_from_the_first_revision_keeps_data(
             ),
             {"at": clock.now()},
         )
+        for statement in (
+            "INSERT INTO vm_sizes (id, name, vcpus, memory_gb, price_per_hour, "
+            "disk_price_per_hour, currency) VALUES (1, 'D2', 2, 8, 0.1, 0, 'EUR')",
+            "INSERT INTO server_groups (id, name, display_name, provider) "
+            "VALUES (1, 'dc', 'DC', 'sim')",
+            "INSERT INTO machines (name, server_group_id, provider, provider_id, vm_size_id, "
+            "power_state, start_order, drain, maintenance) "
+            "VALUES ('dc01', 1, 'sim', 'dc01', 1, 'on', 0, false, false)",
+        ):
+            connection.execute(text(statement))
     assert "api_tokens" not in inspect(empty_store.engine).get_table_names()
 
     upgrade(empty_store.engine)
 
     assert current_revision(empty_store.engine) == head_revision()
     with empty_store.transaction() as session:
+        machine = session.scalars(select(Machine)).one()
+        assert (machine.name, machine.drain_by_policy, machine.logoff_notice_at) == (
+            "dc01",
+            False,
+            None,
+        )
         user = session.scalars(select(User)).one()
         assert (user.username, user.display_name, user.created_at) == (
             "anni",

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     Numeric,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Time,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from anyplace.domain import (
     AppKind,
@@ -51,6 +53,7 @@ __all__ = [
     "HostUsage",
     "Machine",
     "Pool",
+    "PoolLoadSample",
     "PowerAction",
     "PowerPolicy",
     "SchedulePhase",
@@ -263,6 +266,9 @@ class Machine(Base):
     power_state_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     start_order: Mapped[int] = mapped_column(Integer, default=0)
     drain: Mapped[bool] = mapped_column(Boolean, default=False)
+    drain_by_policy: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """True when autoscale drained the host (and may undrain it); an admin's drain is False."""
+    logoff_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cpu_percent: Mapped[float | None] = mapped_column()
@@ -334,6 +340,7 @@ class PowerAction(Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
 
     machine: Mapped[Machine] = relationship()
@@ -350,6 +357,19 @@ class HostUsage(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cpu_percent: Mapped[float | None] = mapped_column()
+
+
+class PoolLoadSample(Base):
+    """Sessions in a pool at an instant: the history the forecast learns each weekday from."""
+
+    __tablename__ = "pool_load_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pool_id: Mapped[int] = mapped_column(ForeignKey("pools.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sessions: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_pool_load_samples_pool_at", "pool_id", "at"),)
 
 
 class AuditEvent(Base):
