@@ -24,6 +24,7 @@ __all__ = [
     "BrokerSettings",
     "CloudSettings",
     "DatabaseSettings",
+    "PowerSettings",
     "ServerSettings",
     "Settings",
     "load_settings",
@@ -59,6 +60,19 @@ class BrokerSettings(_Section):
     heartbeat_seconds: float = Field(default=30, gt=0, le=3600)
 
 
+class PowerSettings(_Section):
+    enabled: bool = True
+    tick_seconds: float = Field(default=60, gt=0, le=3600)
+    sample_minutes: float = Field(default=5, gt=0, le=60)
+    forecast_weeks: int = Field(default=4, ge=0, le=52)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_base_seconds: float = Field(default=30, gt=0)
+    retry_cap_seconds: float = Field(default=900, gt=0)
+    grid_g_per_kwh: float = Field(default=96.0, ge=0)
+    grid_csv: str | None = None
+    billing_unit_seconds: int | None = Field(default=None, ge=1)
+
+
 class CloudSettings(_Section):
     provider: Literal["sim", "azure", "aws", "libvirt"] = "sim"
 
@@ -77,6 +91,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     server: ServerSettings = ServerSettings()
     broker: BrokerSettings = BrokerSettings()
+    power: PowerSettings = PowerSettings()
     cloud: CloudSettings = CloudSettings()
 
     @classmethod
