@@ -78,7 +78,7 @@ def test_failures_are_injected_at_the_configured_rate_and_repeatable() -> None:
 
 def test_the_fake_cloud_plays_scripted_failures_in_order() -> None:
     fake = FakeCloud({"a": PowerState.OFF})
-    fake.fail_next(Transient("throttled"))
+    fake.fail_next("start", Transient("throttled"))
     with pytest.raises(Transient):
         fake.start("a")
     fake.start("a")

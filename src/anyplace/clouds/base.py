@@ -45,29 +45,29 @@ class FakeCloud:
     def __init__(self, states: dict[str, PowerState] | None = None) -> None:
         self.states: dict[str, PowerState] = dict(states or {})
         self.calls: list[tuple[str, str]] = []
-        self._failures: list[Exception] = []
+        self._failures: dict[str, list[Exception]] = {}
 
-    def fail_next(self, *errors: Exception) -> None:
-        """The next calls raise these errors, in order."""
-        self._failures.extend(errors)
+    def fail_next(self, verb: str, *errors: Exception) -> None:
+        """The next calls of `verb` ("power_states", "start", "stop") raise these, in order."""
+        self._failures.setdefault(verb, []).extend(errors)
 
-    def _maybe_fail(self) -> None:
-        if self._failures:
-            raise self._failures.pop(0)
+    def _maybe_fail(self, verb: str) -> None:
+        if self._failures.get(verb):
+            raise self._failures[verb].pop(0)
 
     def power_states(self, machine_ids: Sequence[str]) -> dict[str, PowerState]:
-        self._maybe_fail()
+        self._maybe_fail("power_states")
         return {mid: self.states[mid] for mid in machine_ids if mid in self.states}
 
     def start(self, machine_id: str) -> None:
         self.calls.append(("start", machine_id))
-        self._maybe_fail()
+        self._maybe_fail("start")
         self._known(machine_id)
         self.states[machine_id] = PowerState.ON
 
     def stop(self, machine_id: str) -> None:
         self.calls.append(("stop", machine_id))
-        self._maybe_fail()
+        self._maybe_fail("stop")
         self._known(machine_id)
         self.states[machine_id] = PowerState.OFF
 

@@ -54,6 +54,8 @@ class SimCloud:
         self.stop_seconds = stop_seconds
         self.boot_spread = boot_spread
         self.machines: dict[str, SimMachine] = {}
+        self.redundant_starts = 0
+        """Starts asked of machines already starting or on: a controller should send none."""
 
     def add_machine(
         self, machine_id: str, *, boot_minutes: float, state: PowerState = PowerState.OFF
@@ -85,6 +87,8 @@ class SimCloud:
         self._advance(machine)
         if machine.state is PowerState.STOPPING:
             raise Transient(f"{machine_id} is stopping; start it when it is off")
+        if machine.state in (PowerState.STARTING, PowerState.ON):
+            self.redundant_starts += 1
         if machine.state is PowerState.OFF:
             now = self._clock.now()
             boot = self.boot_minutes(machine.boot_minutes)
