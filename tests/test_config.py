@@ -32,7 +32,7 @@ def test_defaults_without_a_file() -> None:
     settings = load_settings()
     assert settings.database.url == "sqlite:///anyplace.db"
     assert settings.server.port == 8000
-    assert settings.cloud.provider == "sim"
+    assert settings.cloud.sim_failure_rate == 0.0
 
 
 def test_the_file_in_the_working_directory_is_read(tmp_path: Path) -> None:

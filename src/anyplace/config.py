@@ -74,7 +74,14 @@ class PowerSettings(_Section):
 
 
 class CloudSettings(_Section):
-    provider: Literal["sim", "azure", "aws", "libvirt"] = "sim"
+    """Which clouds the machines of pools and server groups live in (each names its own)."""
+
+    sim_seed: int = 0
+    sim_failure_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
+    azure_subscription_id: str | None = None
+    aws_region: str | None = None
+    aws_hibernate: bool = False
+    libvirt_uri: str | None = None
 
 
 class Settings(BaseSettings):

@@ -36,13 +36,8 @@ from anyplace.domain import PowerActionKind, PowerActionState, PowerState, Sessi
 from anyplace.errors import Permanent, Transient
 from anyplace.power.locks import PoolLocks, locks_for
 from anyplace.power.policy import Action, Plan, plan
-from anyplace.power.servers import ServerPlan, plan_servers
-from anyplace.power.snapshot import (
-    LIVE_STATES,
-    pool_snapshot,
-    schedule_from_policy,
-    server_views,
-)
+from anyplace.power.servers import ServerPlan
+from anyplace.power.snapshot import LIVE_STATES, pool_snapshot, server_group_plan
 from anyplace.retry import backoff_seconds
 from anyplace.store.access import Store
 from anyplace.store.models import (
@@ -160,21 +155,11 @@ class PowerController:
                 if not self._reconcile(session, servers):
                     return None
                 now = self.clock.now()
-                result = self.plan_server_group(session, group, now)
+                result = server_group_plan(session, group, now)
                 self._record(session, group.name, servers, result.actions, now)
                 machine_ids = [server.id for server in servers]
             self._carry_out(machine_ids)
             return result
-
-    def plan_server_group(self, session: Session, group: ServerGroup, now: datetime) -> ServerPlan:
-        servers = list(group.servers)
-        schedule = schedule_from_policy(group.power_policy)
-        wanted = schedule.phase_at(now).rule.minimum(len(servers))
-        policy = group.power_policy
-        budget = policy.max_concurrent_actions if policy else len(servers)
-        views = server_views(session, servers)
-        budget -= sum(1 for view in views if view.busy)
-        return plan_servers(group.name, views, wanted=wanted, budget=max(0, budget))
 
     # --- reconcile: the provider's state wins ---------------------------------------------
 

@@ -14,8 +14,15 @@ from anyplace.domain import Phase, PowerActionKind, PowerActionState, SessionSta
 from anyplace.power.forecast import LoadSample, forecast_peak
 from anyplace.power.policy import Demand, HostView, PhaseView, PoolRules, PoolSnapshot
 from anyplace.power.schedule import ActivePhase, PhaseRule, Schedule
-from anyplace.power.servers import ServerView
-from anyplace.store.models import Machine, Pool, PoolLoadSample, PowerAction, PowerPolicy
+from anyplace.power.servers import ServerPlan, ServerView, plan_servers
+from anyplace.store.models import (
+    Machine,
+    Pool,
+    PoolLoadSample,
+    PowerAction,
+    PowerPolicy,
+    ServerGroup,
+)
 from anyplace.store.models import Session as UserSession
 
 __all__ = [
@@ -24,6 +31,7 @@ __all__ = [
     "actions_in_flight",
     "pool_snapshot",
     "schedule_from_policy",
+    "server_group_plan",
     "server_views",
 ]
 
@@ -207,6 +215,18 @@ def _forecast(
         is_closed=lambda day: schedule.holiday_name(day) is not None,
         weeks=settings.forecast_weeks,
     )
+
+
+def server_group_plan(session: Session, group: ServerGroup, now: datetime) -> ServerPlan:
+    """Which of the group's servers should be on at `now`, and the next sequenced step."""
+    servers = list(group.servers)
+    schedule = schedule_from_policy(group.power_policy)
+    wanted = schedule.phase_at(now).rule.minimum(len(servers))
+    policy = group.power_policy
+    budget = policy.max_concurrent_actions if policy else len(servers)
+    views = server_views(session, servers)
+    budget -= sum(1 for view in views if view.busy)
+    return plan_servers(group.name, views, wanted=wanted, budget=max(0, budget))
 
 
 def server_views(session: Session, servers: list[Machine]) -> tuple[ServerView, ...]:
