@@ -96,23 +96,28 @@ class AzureCloud:
         return parts[4], parts[8]
 
     def power_states(self, machine_ids: Sequence[str]) -> dict[str, PowerState]:
-        wanted = {self.resource_id(mid).lower(): mid for mid in machine_ids}
+        wanted: dict[str, str] = {}
+        for machine_id in machine_ids:
+            try:
+                wanted[self.resource_id(machine_id).lower()] = machine_id
+            except Permanent as exc:
+                log.warning("%s", exc)
         vms = map_azure_errors(
             lambda: list(self._client.virtual_machines.list_all(status_only="true")),
             "the list of virtual machines",
         )
         result: dict[str, PowerState] = {}
         for vm in vms:
-            machine_id = wanted.get((vm.id or "").lower())
-            if machine_id is None:
+            found = wanted.get((vm.id or "").lower())
+            if found is None:
                 continue
             code = _power_code(vm)
             if code == ALLOCATED_BUT_STOPPED:
                 log.info("%s is stopped but still allocated (billed): deallocating", vm.name)
-                self.stop(machine_id)
-                result[machine_id] = PowerState.STOPPING
+                self.stop(found)
+                result[found] = PowerState.STOPPING
             elif code in POWER_STATES:
-                result[machine_id] = POWER_STATES[code]
+                result[found] = POWER_STATES[code]
         return result
 
     def start(self, machine_id: str) -> None:
