@@ -26,6 +26,7 @@ from anyplace.errors import AnyplaceError
 from anyplace.identity.local import add_local_user, find_user
 from anyplace.identity.tokens import create_token
 from anyplace.importer import LoadSummary, apply_dataset, read_dataset
+from anyplace.power.cli import make_power_app
 from anyplace.store.access import Store, open_store
 from anyplace.store.migrate import current_revision, head_revision, upgrade
 from anyplace.web.api.schemas import AppOut, PoolOut
@@ -65,6 +66,7 @@ class _State:
 
 
 state = _State()
+app.add_typer(make_power_app(state.settings), name="power")
 
 
 @app.callback()
@@ -256,7 +258,7 @@ def _run(settings: Settings, store: Store, host: str, port: int) -> None:
 
     from anyplace.web.app import create_app  # noqa: PLC0415
 
-    web = create_app(settings, engine=store.engine)
+    web = create_app(settings, engine=store.engine, background=True)
     uvicorn.run(web, host=host, port=port, log_level=settings.server.log_level)
 
 

@@ -41,6 +41,8 @@ class PoolPreview(BaseModel):
     demand: int
     """Sessions to plan for: those on serving hosts, the forecast's growth, and anyone waiting."""
     buffer_percent: int
+    buffer: int
+    """Seats left free when `target_hosts` are on and `demand` is met."""
     minimum: int
     capacity: int
     target_hosts: int
@@ -98,6 +100,9 @@ def preview(store: Store, settings: PowerSettings, at: datetime) -> PlanPreview:
                     forecast=snapshot.demand.forecast,
                     demand=result.expected,
                     buffer_percent=context.buffer_percent,
+                    buffer=max(
+                        0, result.target_hosts * pool.max_sessions_per_host - result.expected
+                    ),
                     minimum=snapshot.phase.minimum,
                     capacity=result.capacity,
                     target_hosts=result.target_hosts,

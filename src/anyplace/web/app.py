@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 import anyplace
 from anyplace.clock import Clock, SystemClock
+from anyplace.clouds.registry import build_providers
 from anyplace.config import Settings
-from anyplace.store.engine import make_engine, make_session_factory
+from anyplace.power.controller import PowerController
+from anyplace.store.access import Store
+from anyplace.store.engine import make_engine, make_session_factory, redact_url
 from anyplace.web import health, pages
 from anyplace.web.api import catalog as catalog_api
 from anyplace.web.api import pools as pools_api
+from anyplace.web.api import power as power_api
 from anyplace.web.api import sessions as sessions_api
 from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 
@@ -20,24 +28,54 @@ __all__ = ["create_app"]
 
 
 def create_app(
-    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    background: bool = False,
 ) -> FastAPI:
+    """The app; with `background`, it also runs the power controller while it serves."""
     engine = engine or make_engine(settings.database.url, echo=settings.database.echo)
     sessions = make_session_factory(engine)
+    store = Store(engine, sessions, redact_url(settings.database.url))
+    clock = clock or SystemClock()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if not (background and settings.power.enabled):
+            yield
+            return
+        providers = build_providers(settings.cloud, store, clock)
+        controller = PowerController(store, providers, clock, settings.power)
+        stop = threading.Event()
+        loop = threading.Thread(target=controller.run, args=(stop,), name="power", daemon=True)
+        loop.start()
+        app.state.controller = controller
+        try:
+            yield
+        finally:
+            stop.set()
+            loop.join(timeout=30)
+            for provider in providers.values():
+                provider.close()
+
     app = FastAPI(
         title="anyplace",
         version=anyplace.__version__,
         description="One place to work from: apps, session hosts, power and microapps.",
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions
-    app.state.clock = clock or SystemClock()
+    app.state.store = store
+    app.state.clock = clock
+    app.state.controller = None
     app.state.metrics = Metrics(sessions)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
-    for api in (catalog_api, pools_api, sessions_api):
+    for api in (catalog_api, pools_api, sessions_api, power_api):
         app.include_router(api.router)
     app.include_router(pages.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
