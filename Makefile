@@ -14,6 +14,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	@pkg-config --exists libvirt 2>/dev/null || { echo "make test needs libvirt's headers: apt-get install libvirt-dev pkg-config"; exit 1; }
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
