@@ -19,7 +19,7 @@ from anyplace.importer import apply_dataset, read_dataset
 from anyplace.power.controller import PowerController
 from anyplace.power.locks import LocalLocks, locks_for
 from anyplace.store.access import Store
-from anyplace.store.models import HostUsage, Machine, Pool, PowerAction, User
+from anyplace.store.models import HostUsage, Machine, Pool, PoolLoadSample, PowerAction, User
 from anyplace.store.models import Session as UserSession
 from tests.power.conftest import local
 
@@ -350,3 +350,41 @@ def test_one_controller_per_pool(estate: Store, clock: VirtualClock) -> None:
         assert held
         assert second.tick_pool("generel") is None, "another replica holds the pool"
     assert second.tick_pool("generel") is not None
+
+
+def test_the_forecast_starts_hosts_before_the_monday_logon_storm(
+    estate: Store, clock: VirtualClock
+) -> None:
+    """Four earlier Mondays had 45 users at 08:00; at 07:55 hosts for them are started."""
+    with estate.transaction() as session:
+        pool = session.scalars(select(Pool)).one()
+        for week in range(1, 5):
+            for minute in range(0, 60, 5):
+                at = local(2026, 11, 30, 7, 30) - timedelta(weeks=week) + timedelta(minutes=minute)
+                sessions = 45 if minute >= 30 else 5
+                session.add(PoolLoadSample(pool_id=pool.id, at=at, sessions=sessions))
+    cloud = make_cloud(estate, clock)
+    settings = PowerSettings(tick_seconds=60, forecast_weeks=4)
+    ctl = PowerController(estate, {"sim": cloud}, clock, settings)
+    clock.set(local(2026, 11, 30, 7, 55))  # boot 5 min + tick 1 min: 08:00 is in sight
+    result = ctl.tick_pool("generel")
+    assert result is not None
+    # 45 users at 20 % buffer and 10 per host need 6 hosts; the ramp-up minimum is only 3.
+    assert result.target_hosts == 6
+    blind = PowerController(estate, {"sim": cloud}, clock, PowerSettings(forecast_weeks=0))
+    clock.advance(timedelta(minutes=1))
+    without = blind.tick_pool("generel")
+    assert without is not None
+    assert without.target_hosts == 3
+
+
+def test_start_on_demand_when_a_user_finds_no_room(estate: Store, clock: VirtualClock) -> None:
+    cloud = make_cloud(estate, clock)
+    ctl = controller(estate, cloud, clock)
+    clock.set(local(2026, 12, 5, 11, 0))  # a Saturday: off-peak, minimum 0
+    assert ctl.tick_pool("generel") is not None
+    assert serving(estate) == 0
+    result = ctl.request_capacity("generel")
+    assert result is not None
+    assert [a.kind for a in result.actions] == [PowerActionKind.START]
+    assert cloud.machines["gen-01"].state is PowerState.STARTING
