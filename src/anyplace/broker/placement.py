@@ -19,7 +19,7 @@ broker's (launch) business; this module picks a host for a new session.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from anyplace.domain import LoadBalancing
 
@@ -28,8 +28,9 @@ __all__ = ["Candidate", "choose_host", "load_index"]
 FULL = 10_000
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """A host as placement sees it (a named tuple: made for every launch, so it must be cheap)."""
+
     name: str
     sessions: int
     max_sessions: int

@@ -44,18 +44,21 @@ def forecast_peak(
     local_start = start.astimezone(zone)
     if is_closed(local_start.date()):
         return 0
-    times = [sample.at for sample in history]
     peaks: list[int] = []
     for week in range(1, weeks + 1):
         # Shift the wall-clock time, not the instant: a week across a DST change is 167 or 169 h.
         then = (local_start.replace(tzinfo=None) - timedelta(weeks=week)).replace(tzinfo=zone)
         if is_closed(then.date()):
             continue
-        low = bisect.bisect_left(times, then)
-        high = bisect.bisect_right(times, then + horizon)
+        low = bisect.bisect_left(history, then, key=_at)
+        high = bisect.bisect_right(history, then + horizon, key=_at)
         if low < high:
             peaks.append(max(sample.sessions for sample in history[low:high]))
     if not peaks:
         return 0
     peaks.sort()
     return peaks[max(0, ceil(quantile * len(peaks)) - 1)]
+
+
+def _at(sample: LoadSample) -> datetime:
+    return sample.at

@@ -91,8 +91,18 @@ class Schedule:
             base.buffer_percent,
         )
 
+    @cached_property
+    def _closed_cache(self) -> dict[date, str | None]:
+        return {}
+
     def holiday_name(self, day: date) -> str | None:
         """Why `day` is closed, or None if it follows its weekday's schedule."""
+        cache = self._closed_cache
+        if day not in cache:
+            cache[day] = self._holiday_name(day)
+        return cache[day]
+
+    def _holiday_name(self, day: date) -> str | None:
         if day in self.open_days:
             return None
         if day in self.closed_days:
@@ -112,9 +122,27 @@ class Schedule:
             (rule for rule in self.rules if weekday in rule.weekdays), key=lambda r: r.start
         )
 
+    @cached_property
+    def _recent(self) -> list[ActivePhase]:
+        """The phases found last: most lookups fall in the same phase as the one before."""
+        return []
+
     def phase_at(self, when: datetime) -> ActivePhase:
         if when.tzinfo is None:
             raise ValueError("phase_at needs an aware datetime")
+        for known in self._recent:
+            if (
+                known.since is not None
+                and known.until is not None
+                and known.since <= when < known.until
+            ):
+                return known
+        found = self._phase_at(when)
+        self._recent.insert(0, found)
+        del self._recent[4:]
+        return found
+
+    def _phase_at(self, when: datetime) -> ActivePhase:
         local = when.astimezone(self.zone)
         since: tuple[date, PhaseRule] | None = None
         for back in range(LOOKBACK_DAYS):
@@ -154,8 +182,18 @@ class Schedule:
         """The most hosts any phase in [start, end] asks for: what to have on by `end`."""
         return max(phase.rule.minimum(pool_size) for phase in self.phases_between(start, end))
 
+    @cached_property
+    def _instants(self) -> dict[tuple[date, time], datetime]:
+        return {}
+
     def _at(self, day: date, start: time) -> datetime:
         """The instant of a wall-clock time on `day`; a time in the DST gap maps to its end."""
+        key = (day, start)
+        if key not in self._instants:
+            self._instants[key] = self._instant(day, start)
+        return self._instants[key]
+
+    def _instant(self, day: date, start: time) -> datetime:
         naive = datetime.combine(day, start)
         while not self._exists(naive):
             # Spring forward: 02:30 never happens; the phase begins when the clock jumps.

@@ -1,0 +1,1 @@
+"""Replaying days or years of sessions through the real policies to compare strategies."""
