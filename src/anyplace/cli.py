@@ -27,6 +27,7 @@ from anyplace.identity.local import add_local_user, find_user
 from anyplace.identity.tokens import create_token
 from anyplace.importer import LoadSummary, apply_dataset, read_dataset
 from anyplace.power.cli import make_power_app
+from anyplace.sim.cli import simulate, trace_app
 from anyplace.store.access import Store, open_store
 from anyplace.store.migrate import current_revision, head_revision, upgrade
 from anyplace.web.api.schemas import AppOut, PoolOut
@@ -67,6 +68,8 @@ class _State:
 
 state = _State()
 app.add_typer(make_power_app(state.settings), name="power")
+app.add_typer(trace_app, name="trace")
+app.command("simulate")(simulate)
 
 
 @app.callback()

@@ -23,7 +23,7 @@ def test_demo_loads_completely(demo_store: Store) -> None:
         servers = session.scalar(
             select(func.count(Machine.id)).where(Machine.server_group_id.is_not(None))
         )
-        assert (hosts, servers) == (84, 100)
+        assert (hosts, servers) == (86, 100)
         policy = session.scalars(select(PowerPolicy).where(PowerPolicy.name == "kontortid")).one()
         assert {phase.phase.value for phase in policy.phases} == {
             "ramp_up",
@@ -89,4 +89,4 @@ def test_pools_reference_their_policy_and_size(demo_store: Store) -> None:
         assert pool.power_policy.name == "dognet"
         assert pool.power_policy.holidays_country is None
         assert pool.vm_size.name == "Standard_D8s_v5"
-        assert len(pool.hosts) == 12
+        assert len(pool.hosts) == 14

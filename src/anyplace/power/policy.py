@@ -11,7 +11,9 @@ Shaped like dask's adaptive scaler and Azure Virtual Desktop scaling plans:
 - **Scale out**: undrain hosts we drained (they are warm), then start hosts,
   never more power actions at once than the pool allows.
 - **Scale in**: drain the least-loaded hosts that have been on for at least the
-  power-off delay, never below the target; stop a drained host only when it has
+  power-off delay, never below the target, nor below what the forecast expects
+  within the power-off delay (so the lunch dip does not stop hosts that the
+  return from lunch needs again); stop a drained host only when it has
   no sessions at all and has been idle for the power-off delay. Disconnected
   sessions past the pool's timeout are logged off first; in ramp-down, and
   only if the pool enables it, remaining users get a notice and, after the
@@ -30,11 +32,43 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from math import ceil
 
-from anyplace.domain import Phase, PowerActionKind, PowerState
+from anyplace.domain import LoadBalancing, Phase, PowerActionKind, PowerState
 
-__all__ = ["Action", "Demand", "HostView", "PhaseView", "Plan", "PoolRules", "PoolSnapshot", "plan"]
+__all__ = [
+    "BOOT_MARGIN",
+    "Action",
+    "Demand",
+    "HostView",
+    "PhaseView",
+    "Plan",
+    "PoolRules",
+    "PoolSnapshot",
+    "lookahead",
+    "placement_mode",
+    "plan",
+]
 
 POWERED = (PowerState.ON, PowerState.STARTING)
+BOOT_MARGIN = 2.0
+"""Boots have a tail (the simulated cloud's is log-normal; Azure publishes no figure and
+3-10 minutes is typical), so decisions look twice the pool's typical boot time ahead."""
+
+
+def placement_mode(configured: LoadBalancing, phase: Phase) -> LoadBalancing:
+    """How new sessions are placed in a phase: the pool's mode, but depth-first when winding down.
+
+    In ramp-down and off-peak, filling the fullest hosts first lets the others
+    empty and stop (AVD's default for those phases); a load-index pool keeps its
+    load evaluator, which already protects busy hosts.
+    """
+    if phase in (Phase.RAMP_DOWN, Phase.OFF_PEAK) and configured is LoadBalancing.BREADTH_FIRST:
+        return LoadBalancing.DEPTH_FIRST
+    return configured
+
+
+def lookahead(boot_minutes: float, tick: timedelta) -> timedelta:
+    """How far ahead a start must be decided for the host to be ready in time."""
+    return timedelta(minutes=boot_minutes * BOOT_MARGIN) + tick
 
 
 @dataclass(frozen=True)
@@ -92,6 +126,9 @@ class Demand:
     """Sessions the history expects in the pool before a host started now is ready."""
     waiting: int = 0
     """Launches waiting for a host right now (start on demand)."""
+    hold: int = 0
+    """Sessions the history expects within the power-off delay: a host is not drained if
+    users are expected back before it could stop (the lunch break, a meeting)."""
 
 
 @dataclass(frozen=True)
@@ -157,10 +194,17 @@ def plan(snapshot: PoolSnapshot) -> Plan:
     actions: list[Action] = []
     why = f"{expected} sessions expected, buffer {snapshot.phase.buffer_percent} %, target {target}"
 
+    keep = target
+    if snapshot.demand.hold > sessions:
+        held = on_serving + snapshot.demand.hold - sessions
+        keep = max(target, target_hosts(
+            held, buffer_percent=snapshot.phase.buffer_percent,
+            per_host=rules.max_sessions_per_host, minimum=0, usable=len(usable),
+        ))  # fmt: skip
     if target > len(serving):
         actions += _scale_out(usable, target - len(serving), budget, why)
-    elif target < len(serving):
-        actions += _scale_in(serving, len(serving) - target, now, rules, why)
+    elif keep < len(serving):
+        actions += _scale_in(serving, len(serving) - keep, now, rules, why)
 
     spent = sum(1 for a in actions if a.kind in (PowerActionKind.START, PowerActionKind.STOP))
     undrained = {a.host for a in actions if a.kind is PowerActionKind.UNDRAIN}

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from anyplace.config import PowerSettings
 from anyplace.domain import Phase, PowerActionKind, PowerActionState, SessionState, Weekday
 from anyplace.power.forecast import LoadSample, forecast_peak
-from anyplace.power.policy import Demand, HostView, PhaseView, PoolRules, PoolSnapshot
+from anyplace.power.policy import (
+    Demand,
+    HostView,
+    PhaseView,
+    PoolRules,
+    PoolSnapshot,
+    lookahead,
+)
 from anyplace.power.schedule import ActivePhase, PhaseRule, Schedule
 from anyplace.power.servers import ServerPlan, ServerView, plan_servers
 from anyplace.store.models import (
@@ -99,7 +106,7 @@ def pool_snapshot(
     schedule = schedule_from_policy(policy)
     hosts = list(pool.hosts)
     ids = [host.id for host in hosts]
-    lead = timedelta(minutes=pool.boot_minutes) + timedelta(seconds=settings.tick_seconds)
+    lead = lookahead(pool.boot_minutes, timedelta(seconds=settings.tick_seconds))
     active = schedule.phase_at(now)
     phases = list(schedule.phases_between(now, now + lead))
     minimum = max(phase.rule.minimum(len(hosts)) for phase in phases)
@@ -153,13 +160,14 @@ def pool_snapshot(
         disconnect_timeout=timeout,
     )
     forecast = _forecast(session, pool, schedule, now, lead, settings)
+    hold = _forecast(session, pool, schedule, now, lead + rules.power_off_delay, settings)
     snapshot = PoolSnapshot(
         name=pool.name,
         now=now,
         rules=rules,
         phase=PhaseView(active.phase, minimum, buffer_percent),
         hosts=tuple(views),
-        demand=Demand(forecast=forecast, waiting=waiting),
+        demand=Demand(forecast=forecast, waiting=waiting, hold=hold),
     )
     context = PoolContext(schedule, active, buffer_percent, active.rule.minimum(len(hosts)))
     return snapshot, context

@@ -10,7 +10,7 @@ from typing import Protocol
 from anyplace.domain import LoadBalancing, PowerState
 from anyplace.power.forecast import LoadSample
 from anyplace.power.metering import Billing, EnergyModel
-from anyplace.power.policy import Action, PoolRules
+from anyplace.power.policy import Action, PoolRules, lookahead
 from anyplace.power.schedule import Schedule
 
 __all__ = ["PoolSetup", "SimHost", "Strategy", "World"]
@@ -62,8 +62,8 @@ class World:
 
     @property
     def lead(self) -> timedelta:
-        """How far ahead a start must be decided: a boot plus a tick."""
-        return timedelta(minutes=self.setup.boot_minutes) + self.tick
+        """How far ahead a start must be decided, as the controller looks (`lookahead`)."""
+        return lookahead(self.setup.boot_minutes, self.tick)
 
     def sessions(self) -> int:
         return sum(host.sessions for host in self.hosts)

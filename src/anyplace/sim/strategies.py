@@ -14,7 +14,15 @@ from math import ceil
 
 from anyplace.domain import LoadBalancing, Phase, PowerActionKind, PowerState
 from anyplace.power.forecast import forecast_peak
-from anyplace.power.policy import Action, Demand, HostView, PhaseView, PoolSnapshot, plan
+from anyplace.power.policy import (
+    Action,
+    Demand,
+    HostView,
+    PhaseView,
+    PoolSnapshot,
+    placement_mode,
+    plan,
+)
 from anyplace.power.schedule import PhaseRule, Schedule
 from anyplace.sim.model import SimHost, Strategy, World
 
@@ -291,18 +299,23 @@ class AnyplacePolicy:
     def plan(self, world: World) -> list[Action]:
         setup, now = world.setup, world.now
         schedule = setup.schedule
-        forecast = 0
+        forecast = hold = 0
         if self.forecast_weeks:
-            forecast = forecast_peak(
-                world.history,
-                start=now,
-                horizon=world.lead,
-                zone=schedule.zone,
-                is_closed=lambda day: schedule.holiday_name(day) is not None,
-                weeks=self.forecast_weeks,
-            )
+
+            def peak(horizon: timedelta) -> int:
+                return forecast_peak(
+                    world.history,
+                    start=now,
+                    horizon=horizon,
+                    zone=schedule.zone,
+                    is_closed=lambda day: schedule.holiday_name(day) is not None,
+                    weeks=self.forecast_weeks,
+                )
+
+            forecast = peak(world.lead)
+            hold = peak(world.lead + setup.rules.power_off_delay)
         hosts = tuple(self._host_view(h) for h in world.hosts)
-        demand = Demand(forecast=forecast, waiting=world.waiting)
+        demand = Demand(forecast=forecast, waiting=world.waiting, hold=hold)
         view = self._phase_view(world)
         snapshot = PoolSnapshot(setup.name, now, setup.rules, view, hosts, demand)
         return list(plan(snapshot).actions)
@@ -343,7 +356,7 @@ class AnyplacePolicy:
         return min(m for m in moments if m > now) if any(m > now for m in moments) else now
 
     def load_balancing(self, world: World) -> LoadBalancing:
-        return world.setup.load_balancing
+        return placement_mode(world.setup.load_balancing, self._phase_view(world).phase)
 
 
 STRATEGIES = ("always-on", "schedule", "avd", "citrix", "anyplace")
