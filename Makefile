@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest install install-dev clean
+.PHONY: demo test bench lint typecheck pytest install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,9 +28,13 @@ demo: install
 ## Install with the dev extras and run every check: lint, format, types, tests.
 test: install-dev lint typecheck pytest
 
+## Benchmarks that print figures (not part of make test).
+bench: install-dev
+	$(BIN)/python bench/simulate.py
+
 lint:
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
 
 typecheck:
 	$(BIN)/mypy

@@ -179,10 +179,10 @@ def test_a_monday_morning_brings_the_minimum_on_before_ramp_up_and_holds_it(
 ) -> None:
     cloud = make_cloud(estate, clock)
     ctl = controller(estate, cloud, clock)
-    run(ctl, clock, 20, estate)  # 06:20: nothing yet
+    run(ctl, clock, 18, estate)  # 06:18: nothing yet (look-ahead 2 x 5 min boot + 1 min tick)
     assert serving(estate) == 0
     assert all(m.power_state is PowerState.OFF for m in hosts(estate).values())
-    run(ctl, clock, 10, estate)  # 06:30: three hosts started ahead (boot 5 min + one tick)
+    run(ctl, clock, 12, estate)  # 06:30: three hosts started ahead of the ramp-up
     assert sum(1 for m in hosts(estate).values() if m.power_state is not PowerState.OFF) == 3
     run(ctl, clock, 60, estate, demand=25)  # 07:30, 25 users: 25 / (10 x 0.8) -> 4 hosts
     assert serving(estate) == 4
