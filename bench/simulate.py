@@ -2,7 +2,7 @@
 
 Run with `make bench` (or `python bench/simulate.py [--days N]`). Prints the wall
 time per strategy and the figures, and writes JSON and an HTML report with
-charts to build/simulation/. The first 28 days only teach the forecast.
+charts to build/simulation/. The first 56 days only teach the forecast.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from anyplace.sim.run import SimulationResult, run_simulation, trace_period
 from anyplace.sim.setups import setups_from_dataset
 from anyplace.sim.strategies import STRATEGIES
 
-WARMUP_DAYS = 28
+WARMUP_DAYS = 56
 ZONE = ZoneInfo("Europe/Copenhagen")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--days", type=int, default=364, help="measured days (after warm-up)")
-    parser.add_argument("--start", default="2026-12-07", help="first day of the warm-up")
+    parser.add_argument("--start", default="2026-11-09", help="first day of the warm-up")
     parser.add_argument("--seed", type=int, default=2027)
     parser.add_argument("--out", type=Path, default=Path("build/simulation"))
     args = parser.parse_args()

@@ -64,7 +64,7 @@ class PowerSettings(_Section):
     enabled: bool = True
     tick_seconds: float = Field(default=60, gt=0, le=3600)
     sample_minutes: float = Field(default=5, gt=0, le=60)
-    forecast_weeks: int = Field(default=4, ge=0, le=52)
+    forecast_weeks: int = Field(default=8, ge=0, le=52)
     max_attempts: int = Field(default=5, ge=1, le=100)
     retry_base_seconds: float = Field(default=30, gt=0)
     retry_cap_seconds: float = Field(default=900, gt=0)

@@ -274,7 +274,7 @@ class AnyplacePolicy:
 
     name = "anyplace"
 
-    def __init__(self, forecast_weeks: int = 4) -> None:
+    def __init__(self, forecast_weeks: int = 8) -> None:
         self.forecast_weeks = forecast_weeks
         self._view: PhaseView | None = None
         self._hosts: dict[str, tuple[tuple[object, ...], HostView]] = {}
