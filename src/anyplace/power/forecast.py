@@ -16,7 +16,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from math import ceil
 from zoneinfo import ZoneInfo
 
@@ -38,11 +38,14 @@ def forecast_peak(
     is_closed: Callable[[date], bool],
     weeks: int = 8,
     quantile: float = 0.75,
+    times: Sequence[datetime] | None = None,
 ) -> int:
     """The sessions expected at most in [start, start + horizon], from `history` (sorted by time).
 
     Returns 0 when `start` falls on a closed day or no earlier week has data:
-    then the schedule's minimum and the reactive buffer decide alone.
+    then the schedule's minimum and the reactive buffer decide alone. `times`,
+    if given, are the samples' times in UTC, kept by a caller that forecasts
+    often (the simulator), so the search needs no key function.
     """
     local_start = start.astimezone(zone)
     if is_closed(local_start.date()):
@@ -50,11 +53,16 @@ def forecast_peak(
     peaks: list[int] = []
     for week in range(1, weeks + 1):
         # Shift the wall-clock time, not the instant: a week across a DST change is 167 or 169 h.
-        then = (local_start.replace(tzinfo=None) - timedelta(weeks=week)).replace(tzinfo=zone)
-        if is_closed(then.date()):
+        local = (local_start.replace(tzinfo=None) - timedelta(weeks=week)).replace(tzinfo=zone)
+        if is_closed(local.date()):
             continue
-        low = bisect.bisect_left(history, then, key=_at)
-        high = bisect.bisect_right(history, then + horizon, key=_at)
+        then = local.astimezone(UTC)  # same tzinfo as the samples: fast comparisons
+        if times is None:
+            low = bisect.bisect_left(history, then, key=_at)
+            high = bisect.bisect_right(history, then + horizon, key=_at)
+        else:
+            low = bisect.bisect_left(times, then)
+            high = bisect.bisect_right(times, then + horizon)
         if low < high:
             peaks.append(max(sample.sessions for sample in history[low:high]))
     if not peaks:

@@ -223,6 +223,7 @@ class _PoolRun:
     def sample(self, now: datetime) -> None:
         sessions = self.world.sessions()
         self.world.history.append(LoadSample(now, sessions))
+        self.world.history_times.append(now)
         if now >= self.measure_from:
             serving = sum(1 for h in self.hosts if h.power is PowerState.ON and not h.drain)
             self.result.timeline.append((now, sessions, serving * self.setup.max_sessions))

@@ -59,6 +59,7 @@ class World:
     tick: timedelta = timedelta(minutes=1)
     waiting: int = 0
     history: list[LoadSample] = field(default_factory=list)
+    history_times: list[datetime] = field(default_factory=list)
 
     @property
     def lead(self) -> timedelta:

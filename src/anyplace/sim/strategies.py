@@ -310,6 +310,7 @@ class AnyplacePolicy:
                     zone=schedule.zone,
                     is_closed=lambda day: schedule.holiday_name(day) is not None,
                     weeks=self.forecast_weeks,
+                    times=world.history_times,
                 )
 
             forecast = peak(world.lead)
