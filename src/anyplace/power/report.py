@@ -192,12 +192,16 @@ def _sum(kind: str, name: str, lines: list[UsageLine]) -> UsageLine:
         machines=len(lines),
         hours=sum(line.hours for line in lines),
         always_on_hours=sum(line.always_on_hours for line in lines),
-        cost=sum((line.cost for line in lines), Decimal(0)),
-        always_on_cost=sum((line.always_on_cost for line in lines), Decimal(0)),
-        savings=sum((line.savings for line in lines), Decimal(0)),
+        cost=_cents(sum((line.cost for line in lines), Decimal(0))),
+        always_on_cost=_cents(sum((line.always_on_cost for line in lines), Decimal(0))),
+        savings=_cents(sum((line.savings for line in lines), Decimal(0))),
         currency=currencies.pop() if len(currencies) == 1 else "mixed",
         energy_kwh=sum(line.energy_kwh for line in lines),
         always_on_kwh=sum(line.always_on_kwh for line in lines),
         co2_kg=sum(line.co2_kg for line in lines),
         always_on_co2_kg=sum(line.always_on_co2_kg for line in lines),
     )
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
