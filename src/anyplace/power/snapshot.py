@@ -36,6 +36,7 @@ __all__ = [
     "LIVE_STATES",
     "PoolContext",
     "actions_in_flight",
+    "pool_rules",
     "pool_snapshot",
     "schedule_from_policy",
     "server_group_plan",
@@ -151,14 +152,7 @@ def pool_snapshot(
                 action_in_flight=host.id in busy,
             )
         )
-    rules = PoolRules(
-        max_sessions_per_host=pool.max_sessions_per_host,
-        power_off_delay=timedelta(minutes=policy.power_off_delay_minutes if policy else 30),
-        max_concurrent_actions=policy.max_concurrent_actions if policy else 5,
-        forced_logoff=policy.forced_logoff if policy else False,
-        logoff_grace=timedelta(minutes=policy.logoff_grace_minutes if policy else 15),
-        disconnect_timeout=timeout,
-    )
+    rules = pool_rules(pool)
     forecast = _forecast(session, pool, schedule, now, lead, settings)
     hold = _forecast(session, pool, schedule, now, lead + rules.power_off_delay, settings)
     snapshot = PoolSnapshot(
@@ -171,6 +165,22 @@ def pool_snapshot(
     )
     context = PoolContext(schedule, active, buffer_percent, active.rule.minimum(len(hosts)))
     return snapshot, context
+
+
+def pool_rules(pool: Pool) -> PoolRules:
+    """The policy's rules for a pool; a pool without a policy gets the defaults."""
+    policy = pool.power_policy
+    if policy is None:
+        return PoolRules(max_sessions_per_host=pool.max_sessions_per_host)
+    timeout = policy.disconnect_timeout_minutes
+    return PoolRules(
+        max_sessions_per_host=pool.max_sessions_per_host,
+        power_off_delay=timedelta(minutes=policy.power_off_delay_minutes),
+        max_concurrent_actions=policy.max_concurrent_actions,
+        forced_logoff=policy.forced_logoff,
+        logoff_grace=timedelta(minutes=policy.logoff_grace_minutes),
+        disconnect_timeout=timedelta(minutes=timeout) if timeout is not None else None,
+    )
 
 
 def _session_counts(

@@ -13,7 +13,7 @@ from anyplace.importer.specs import PowerPolicySpec
 from anyplace.power.metering import BILLING, ENERGY, Billing
 from anyplace.power.policy import PoolRules
 from anyplace.power.schedule import PhaseRule, Schedule
-from anyplace.power.snapshot import ALWAYS_ON, schedule_from_policy
+from anyplace.power.snapshot import ALWAYS_ON, pool_rules, schedule_from_policy
 from anyplace.sim.model import PoolSetup
 from anyplace.store.models import Pool
 
@@ -97,13 +97,7 @@ def setups_from_store(session: Session, billing: Billing | None = None) -> list[
         select(Pool).options(selectinload(Pool.hosts), selectinload(Pool.power_policy))
     ):
         policy = pool.power_policy
-        rules = PoolRules(
-            max_sessions_per_host=pool.max_sessions_per_host,
-            power_off_delay=timedelta(minutes=policy.power_off_delay_minutes if policy else 30),
-            max_concurrent_actions=policy.max_concurrent_actions if policy else 5,
-            forced_logoff=policy.forced_logoff if policy else False,
-            logoff_grace=timedelta(minutes=policy.logoff_grace_minutes if policy else 15),
-        )
+        rules = pool_rules(pool)
         setups.append(
             PoolSetup(
                 name=pool.name,
