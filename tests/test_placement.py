@@ -5,8 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anyplace.broker.placement import Candidate, choose_host, load_index
-from anyplace.domain import LoadBalancing
+from anyplace.broker.placement import (
+    Candidate,
+    Decision,
+    ExistingSession,
+    choose_host,
+    decide,
+    load_index,
+)
+from anyplace.domain import LoadBalancing, SessionState
 
 BREADTH, DEPTH, INDEX = (
     LoadBalancing.BREADTH_FIRST,
@@ -71,3 +78,21 @@ def test_the_choice_always_has_room_and_exists_when_any_host_does(
         assert chosen.has_room
     else:
         assert chosen is None
+
+
+def test_a_user_is_sent_back_to_their_own_session_even_on_a_draining_host() -> None:
+    hosts = [host("a", 9, draining=True), host("b", 0)]
+    own = [
+        ExistingSession(7, "a", SessionState.ACTIVE),
+        ExistingSession(5, "a", SessionState.DISCONNECTED),
+    ]
+    assert decide(own, hosts, BREADTH) == Decision("reconnect", "a", 5)
+
+
+def test_sessions_on_lost_hosts_are_not_reconnected_and_no_room_means_starting() -> None:
+    hosts = [host("a", 0, registered=False), host("b", 10)]
+    own = [ExistingSession(5, "a", SessionState.DISCONNECTED)]
+    assert decide(own, hosts, BREADTH) == Decision("starting")
+    assert decide(own, [*hosts, host("c", 3)], BREADTH) == Decision("new", "c")
+    ended = [ExistingSession(6, "b", SessionState.ENDED)]
+    assert decide(ended, [*hosts, host("c", 3)], DEPTH) == Decision("new", "c")

@@ -15,7 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from anyplace.errors import ConfigError
@@ -58,6 +58,15 @@ class ServerSettings(_Section):
 
 class BrokerSettings(_Section):
     heartbeat_seconds: float = Field(default=30, gt=0, le=3600)
+    ticket_seconds: int = Field(default=60, ge=5, le=300)
+    host_domain: str | None = None
+    """Appended to a host's name for the address clients connect to (gen-01.kommune.local)."""
+    rdp_gateway: str | None = None
+    rdp_signing_certificate: str | None = None
+    rdp_signing_key: str | None = None
+    guacamole_url: str | None = None
+    guacamole_key: SecretStr | None = None
+    """The 32-hex-digit key shared with guacamole-auth-json; never logged."""
 
 
 class PowerSettings(_Section):

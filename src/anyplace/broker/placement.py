@@ -19,11 +19,12 @@ broker's (launch) business; this module picks a host for a new session.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
-from anyplace.domain import LoadBalancing
+from anyplace.domain import LoadBalancing, SessionState
 
-__all__ = ["Candidate", "choose_host", "load_index"]
+__all__ = ["Candidate", "Decision", "ExistingSession", "choose_host", "decide", "load_index"]
 
 FULL = 10_000
 
@@ -74,3 +75,44 @@ def choose_host(hosts: Sequence[Candidate], mode: LoadBalancing) -> Candidate | 
         full = [h for h in open_hosts if load_index(h) < FULL] or open_hosts
         return min(full, key=lambda h: (load_index(h), h.name))
     return min(open_hosts, key=lambda h: (h.sessions, h.name))
+
+
+@dataclass(frozen=True)
+class ExistingSession:
+    """One of the user's own sessions in the pool."""
+
+    session_id: int
+    host: str
+    state: SessionState
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Where a launch goes: back into the user's session, onto a new host, or to wait."""
+
+    kind: str  # "reconnect", "new" or "starting"
+    host: str | None = None
+    session_id: int | None = None
+
+
+RECONNECT_ORDER = {SessionState.DISCONNECTED: 0, SessionState.ACTIVE: 1, SessionState.PENDING: 2}
+
+
+def decide(
+    own: Sequence[ExistingSession], hosts: Sequence[Candidate], mode: LoadBalancing
+) -> Decision:
+    """Reconnect first, even to a draining host (as AVD and Citrix do), else place, else wait.
+
+    A user's existing session in the pool takes the new app too (RemoteApps share
+    a session), so one user never holds two sessions in a pool. A session on a
+    host that is off or unregistered is not reconnected to.
+    """
+    reachable = {h.name for h in hosts if h.powered_on and h.registered}
+    live = [s for s in own if s.state in RECONNECT_ORDER and s.host in reachable]
+    if live:
+        best = min(live, key=lambda s: (RECONNECT_ORDER[s.state], s.session_id))
+        return Decision("reconnect", best.host, best.session_id)
+    chosen = choose_host(hosts, mode)
+    if chosen is None:
+        return Decision("starting")
+    return Decision("new", chosen.name)

@@ -51,6 +51,7 @@ __all__ = [
     "Category",
     "Group",
     "HostUsage",
+    "Launch",
     "Machine",
     "Pool",
     "PoolLoadSample",
@@ -357,6 +358,35 @@ class HostUsage(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cpu_percent: Mapped[float | None] = mapped_column()
+
+
+class Launch(Base):
+    """A user's request to open an app: placed on a host now, or waiting for one to start.
+
+    The connection is handed out once, against a ticket that is bound to the
+    user, expires within a minute and is spent on first use (Citrix STA and
+    OpenUDS tickets work the same way); only the ticket's hash is kept.
+    """
+
+    __tablename__ = "launches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id"))
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("pools.id"))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    client: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    ticket_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    ticket_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ticket_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    app: Mapped[App] = relationship()
+    pool: Mapped[Pool | None] = relationship()
+    session: Mapped[Session | None] = relationship()
 
 
 class PoolLoadSample(Base):

@@ -19,6 +19,7 @@ from anyplace.store.access import Store
 from anyplace.store.engine import make_engine, make_session_factory, redact_url
 from anyplace.web import health, pages
 from anyplace.web.api import catalog as catalog_api
+from anyplace.web.api import launches as launches_api
 from anyplace.web.api import pools as pools_api
 from anyplace.web.api import power as power_api
 from anyplace.web.api import sessions as sessions_api
@@ -75,7 +76,7 @@ def create_app(
     app.state.metrics = Metrics(sessions)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
-    for api in (catalog_api, pools_api, sessions_api, power_api):
+    for api in (catalog_api, launches_api, pools_api, sessions_api, power_api):
         app.include_router(api.router)
     app.include_router(pages.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
