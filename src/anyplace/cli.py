@@ -219,6 +219,60 @@ def pools_list(as_json: JsonFlag = False) -> None:
     out.print(table)
 
 
+host_app = typer.Typer(help="Session hosts.", no_args_is_help=True)
+app.add_typer(host_app, name="host")
+
+
+@host_app.command("enrol-token")
+def host_enrol_token(name: Annotated[str, typer.Argument(help="The host's name.")]) -> None:
+    """Make a one-time token (24 hours) with which the host's agent enrols; printed last."""
+    from anyplace.broker.agents import create_enrolment_token  # noqa: PLC0415
+
+    store = state.store()
+    store.require_current()
+    with store.transaction() as session:
+        token = create_enrolment_token(session, SystemClock(), name)
+    err.print(f"enrolment token for {name} (valid 24 hours, once):")
+    print(token)
+
+
+@app.command("agent")
+def agent(
+    broker: Annotated[
+        str, typer.Option(help="The broker's address, e.g. https://anyplace.kommune.dk.")
+    ],
+    source: Annotated[
+        str, typer.Option(help="Sessions from: scripted:PATH, loginctl or windows.")
+    ] = "loginctl",
+    state_dir: Annotated[Path, typer.Option(help="Where the host credential is kept.")] = Path(
+        "/var/lib/anyplace-agent"
+    ),
+    enrol_token: Annotated[
+        str | None, typer.Option(help="One-time token from `anyplace host enrol-token`.")
+    ] = None,
+    interval: Annotated[float | None, typer.Option(help="Seconds between heartbeats.")] = None,
+) -> None:
+    """Run the host agent: enrol (once), then report sessions and load every heartbeat."""
+    import threading  # noqa: PLC0415
+
+    from anyplace.agent.client import Agent  # noqa: PLC0415
+    from anyplace.agent.sources import make_source  # noqa: PLC0415
+
+    try:
+        session_source = make_source(source)
+    except ValueError as exc:
+        raise AnyplaceError(str(exc)) from None
+    worker = Agent(broker, state_dir, session_source, interval=interval)
+    if enrol_token:
+        host = worker.enrol(enrol_token)
+        err.print(f"enrolled as {host}; credential kept in {worker.credential_path}")
+    stop = threading.Event()
+    try:
+        worker.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,

@@ -59,6 +59,8 @@ class ServerSettings(_Section):
 class BrokerSettings(_Section):
     heartbeat_seconds: float = Field(default=30, gt=0, le=3600)
     ticket_seconds: int = Field(default=60, ge=5, le=300)
+    lost_after_minutes: float = Field(default=10, gt=0)
+    """A host silent this long has its sessions ended (Citrix deregisters a VDA after 10)."""
     host_domain: str | None = None
     """Appended to a host's name for the address clients connect to (gen-01.kommune.local)."""
     rdp_gateway: str | None = None

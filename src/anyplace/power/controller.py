@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from anyplace.broker.agents import sweep_lost_hosts
 from anyplace.clock import Clock
 from anyplace.clouds.base import CloudProvider
 from anyplace.config import PowerSettings
@@ -72,7 +73,9 @@ class PowerController:
         settings: PowerSettings,
         *,
         locks: PoolLocks | None = None,
+        lost_after: timedelta = timedelta(minutes=10),
     ) -> None:
+        self.lost_after = lost_after
         self.store = store
         self.providers = providers
         self.clock = clock
@@ -92,6 +95,9 @@ class PowerController:
 
     def tick(self) -> TickReport:
         report = TickReport({}, {}, [])
+        with self.store.transaction() as session:
+            # The one periodic loop also ends the sessions of hosts whose agent went silent.
+            sweep_lost_hosts(session, self.clock.now(), lost_after=self.lost_after)
         with self.store.sessions() as session:
             pools = list(session.scalars(select(Pool.name).order_by(Pool.name)))
             groups = list(session.scalars(select(ServerGroup.name).order_by(ServerGroup.name)))

@@ -49,6 +49,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Category",
+    "EnrolmentToken",
     "Group",
     "HostUsage",
     "Launch",
@@ -272,6 +273,9 @@ class Machine(Base):
     logoff_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     maintenance: Mapped[bool] = mapped_column(Boolean, default=False)
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agent_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    agent_boot: Mapped[str | None] = mapped_column(String(64))
+    heartbeat_seq: Mapped[int | None] = mapped_column(Integer)
     cpu_percent: Mapped[float | None] = mapped_column()
     memory_percent: Mapped[float | None] = mapped_column()
 
@@ -343,6 +347,8 @@ class PowerAction(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"))
+    """For a logoff of one session (by its user or an admin) rather than the whole host."""
 
     machine: Mapped[Machine] = relationship()
 
@@ -358,6 +364,21 @@ class HostUsage(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cpu_percent: Mapped[float | None] = mapped_column()
+
+
+class EnrolmentToken(Base):
+    """A one-time secret with which a host's agent enrols and gets its own credential."""
+
+    __tablename__ = "enrolment_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    machine_id: Mapped[int] = mapped_column(ForeignKey("machines.id", ondelete="CASCADE"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    machine: Mapped[Machine] = relationship()
 
 
 class Launch(Base):

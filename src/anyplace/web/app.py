@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,6 +19,7 @@ from anyplace.power.controller import PowerController
 from anyplace.store.access import Store
 from anyplace.store.engine import make_engine, make_session_factory, redact_url
 from anyplace.web import health, pages
+from anyplace.web.api import agent as agent_api
 from anyplace.web.api import catalog as catalog_api
 from anyplace.web.api import launches as launches_api
 from anyplace.web.api import pools as pools_api
@@ -47,7 +49,8 @@ def create_app(
             yield
             return
         providers = build_providers(settings.cloud, store, clock)
-        controller = PowerController(store, providers, clock, settings.power)
+        lost_after = timedelta(minutes=settings.broker.lost_after_minutes)
+        controller = PowerController(store, providers, clock, settings.power, lost_after=lost_after)
         stop = threading.Event()
         loop = threading.Thread(target=controller.run, args=(stop,), name="power", daemon=True)
         loop.start()
@@ -76,7 +79,7 @@ def create_app(
     app.state.metrics = Metrics(sessions)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
-    for api in (catalog_api, launches_api, pools_api, sessions_api, power_api):
+    for api in (catalog_api, launches_api, pools_api, sessions_api, power_api, agent_api):
         app.include_router(api.router)
     app.include_router(pages.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -1,0 +1,1 @@
+"""The agent on each session host: reports its sessions and load, carries out commands."""
