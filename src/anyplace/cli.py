@@ -293,19 +293,30 @@ def demo(
 ) -> None:
     """Serve the demo municipality on SQLite and the simulated cloud (loaded on first start)."""
     base = state.settings()
+    url = f"http://{host}:{port}"
     settings = base.model_copy(
-        update={"database": base.database.model_copy(update={"url": f"sqlite:///{db}"})}
+        update={
+            "database": base.database.model_copy(update={"url": f"sqlite:///{db}"}),
+            "broker": base.broker.model_copy(
+                update={"simulated_agents_url": url, "heartbeat_seconds": 10}
+            ),
+            "power": base.power.model_copy(update={"tick_seconds": 15}),
+        }
     )
     store = open_store(settings)
     upgrade(store.engine)
     with err.status("loading the demo municipality ..."):
-        summary, token = prepare_demo(store, SystemClock())
+        summary, access = prepare_demo(store, SystemClock())
     if summary is not None:
         _print_summary(summary)
-    url = f"http://{host}:{port}"
-    out.print(f"\n[bold]anyplace demo[/bold] on {url}  (database: {db})")
-    out.print(f"admin API token: [bold]{token.secret}[/bold]")
-    out.print(f'try: curl -H "Authorization: Bearer {token.secret}" {url}/api/v1/apps\n')
+    out.print(f"\n[bold]anyplace demo[/bold] on {url}  (database: {db})", soft_wrap=True)
+    out.print(f"admin API token: {access.admin.secret}", soft_wrap=True)
+    for username, token in access.users.items():
+        out.print(f"token of demo user {username}: {token.secret}", soft_wrap=True)
+    out.print(
+        f'try: curl -H "Authorization: Bearer {access.admin.secret}" {url}/api/v1/apps\n',
+        soft_wrap=True,
+    )
     _run(settings, store, host, port)
 
 

@@ -69,6 +69,8 @@ class BrokerSettings(_Section):
     guacamole_url: str | None = None
     guacamole_key: SecretStr | None = None
     """The 32-hex-digit key shared with guacamole-auth-json; never logged."""
+    simulated_agents_url: str | None = None
+    """Demo only: run the agent in-process for every simulated host, talking to this URL."""
 
 
 class PowerSettings(_Section):

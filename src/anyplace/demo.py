@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from anyplace.importer import LoadSummary, apply_dataset, read_dataset
 from anyplace.store.access import Store
 from anyplace.store.models import User
 
-__all__ = ["DEMO_TOKEN_NAME", "demo_data_dir", "prepare_demo"]
+__all__ = ["DEMO_TOKEN_NAME", "DemoAccess", "demo_data_dir", "prepare_demo"]
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
 
@@ -30,10 +31,20 @@ def demo_data_dir() -> Path:
     raise AnyplaceError("the demo municipality's files are not installed")
 
 
-def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, NewToken]:
-    """Load the demo into an empty store (a used one is left as it is) and issue a fresh token.
+DEMO_USERS = ("hjemmepleje", "jobcenter")
 
-    Earlier demo tokens are revoked, so only the token printed last works.
+
+@dataclass(frozen=True)
+class DemoAccess:
+    admin: NewToken
+    users: dict[str, NewToken]
+    """A token per demo user (username -> token): a home carer and a job-centre case worker."""
+
+
+def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, DemoAccess]:
+    """Load the demo into an empty store (a used one is left as it is) and issue fresh tokens.
+
+    Earlier demo tokens are revoked, so only the tokens printed last work.
     """
     summary = None
     with store.transaction() as session:
@@ -41,5 +52,14 @@ def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, NewTok
         if empty:
             summary = apply_dataset(session, read_dataset(demo_data_dir()), clock)
         revoke_tokens_named(session, clock, DEMO_TOKEN_NAME)
-        token = create_token(session, clock, name=DEMO_TOKEN_NAME, admin=True)
-    return summary, token
+        admin = create_token(session, clock, name=DEMO_TOKEN_NAME, admin=True)
+        users = {}
+        for department in DEMO_USERS:
+            user = session.scalars(
+                select(User).where(User.department == department).order_by(User.username)
+            ).first()
+            if user is not None:
+                users[user.username] = create_token(
+                    session, clock, name=DEMO_TOKEN_NAME, admin=False, user=user
+                )
+    return summary, DemoAccess(admin, users)

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 
 import anyplace
+from anyplace.agent.simulated import SimulatedHosts
 from anyplace.clock import Clock, SystemClock
 from anyplace.clouds.registry import build_providers
 from anyplace.config import Settings
@@ -55,6 +56,14 @@ def create_app(
         loop = threading.Thread(target=controller.run, args=(stop,), name="power", daemon=True)
         loop.start()
         app.state.controller = controller
+        if settings.broker.simulated_agents_url:
+            hosts = SimulatedHosts(
+                store,
+                clock,
+                settings.broker.simulated_agents_url,
+                settings.broker.heartbeat_seconds,
+            )
+            threading.Thread(target=hosts.run, args=(stop,), name="agents", daemon=True).start()
         try:
             yield
         finally:
