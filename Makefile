@@ -31,6 +31,7 @@ test: install-dev lint typecheck pytest
 ## Benchmarks that print figures (not part of make test).
 bench: install-dev
 	$(BIN)/python bench/simulate.py
+	$(BIN)/python bench/launch_storm.py
 
 lint:
 	$(BIN)/ruff check src tests examples bench

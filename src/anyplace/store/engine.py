@@ -62,4 +62,13 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    """Every transaction takes the write lock at its start (BEGIN IMMEDIATE).
+
+    With a deferred BEGIN, a transaction that read first and writes later fails
+    at once with "database is locked" when another process wrote in between (the
+    busy timeout cannot help, as waiting could deadlock). The launch-storm
+    benchmark, with agents heartbeating while users launch, showed exactly
+    that. Taking the lock up front makes writers queue on the busy timeout
+    instead; readers outside a transaction are never blocked in WAL mode.
+    """
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
