@@ -193,11 +193,13 @@ def main() -> None:
         agents = SimulatedHosts(store, SystemClock(), base, interval=30)
         agents.beat_all()
         stop = threading.Event()
-        threading.Thread(target=agents.run, args=(stop,), daemon=True).start()
+        beating = threading.Thread(target=agents.run, args=(stop,), daemon=True)
+        beating.start()
         rng = random.Random(args.seed)  # noqa: S311 - load generation
         storm(users, base, args, rng)
         sustained(users, base, args)
         stop.set()
+        beating.join(timeout=60)  # let a heartbeat round finish before the server goes
     finally:
         server.terminate()
         server.wait(timeout=30)
