@@ -15,7 +15,8 @@ from tests.test_cli import anyplace
 
 
 def plan_at(store: Store, *when: int) -> PlanPreview:
-    return preview(store, PowerSettings(), local(*when))
+    with store.sessions() as session:
+        return preview(session, PowerSettings(), local(*when))
 
 
 def pools(result: PlanPreview) -> dict[str, tuple[Phase, int]]:

@@ -61,7 +61,8 @@ def make_power_app(settings_of: Callable[[], Settings]) -> typer.Typer:
         store = open_store(settings)
         store.require_current()
         when = parse_local_time(at, _zone(tz)) if at else SystemClock().now()
-        result = preview(store, settings.power, when)
+        with store.sessions() as session:
+            result = preview(session, settings.power, when)
         if as_json:
             print(result.model_dump_json(indent=2))
         else:

@@ -34,7 +34,7 @@ from anyplace.clock import Clock
 from anyplace.clouds.base import CloudProvider
 from anyplace.config import PowerSettings
 from anyplace.domain import PowerActionKind, PowerActionState, PowerState, SessionState
-from anyplace.errors import Permanent, Transient
+from anyplace.errors import AnyplaceError, Permanent, Transient
 from anyplace.power.locks import PoolLocks, locks_for
 from anyplace.power.policy import Action, Plan, plan
 from anyplace.power.servers import ServerPlan
@@ -55,6 +55,11 @@ __all__ = ["PowerController", "TickReport"]
 
 log = logging.getLogger(__name__)
 AGENT_COMMANDS = (PowerActionKind.NOTIFY, PowerActionKind.LOGOFF)
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def _lapsed(action: PowerAction, now: datetime) -> bool:
+    return action.next_attempt_at is not None and action.next_attempt_at <= now
 
 
 @dataclass
@@ -288,10 +293,18 @@ class PowerController:
                     select(PowerAction.id)
                     .where(
                         PowerAction.machine_id.in_(machine_ids),
-                        PowerAction.state == PowerActionState.PENDING,
                         PowerAction.action.in_((PowerActionKind.START, PowerActionKind.STOP)),
-                        (PowerAction.next_attempt_at.is_(None))
-                        | (PowerAction.next_attempt_at <= now),
+                        (
+                            (PowerAction.state == PowerActionState.PENDING)
+                            & (
+                                PowerAction.next_attempt_at.is_(None)
+                                | (PowerAction.next_attempt_at <= now)
+                            )
+                        )
+                        | (
+                            (PowerAction.state == PowerActionState.RUNNING)
+                            & (PowerAction.next_attempt_at <= now)
+                        ),
                     )
                     .order_by(PowerAction.id)
                 )
@@ -300,56 +313,72 @@ class PowerController:
             self._carry_out_one(action_id)
 
     def _carry_out_one(self, action_id: int) -> None:
+        """Claim the action, call the cloud with no transaction open, then record the outcome.
+
+        No database lock is held while the cloud answers (SQLite has one writer).
+        A claim lapses after `CLAIM_TIMEOUT`, so an action whose process died
+        mid-call is carried out again; the verbs are idempotent.
+        """
         with self.store.transaction() as session:
             action = session.get(PowerAction, action_id)
-            if action is None or action.state is not PowerActionState.PENDING:
+            now = self.clock.now()
+            if action is None or not (
+                action.state is PowerActionState.PENDING
+                or (action.state is PowerActionState.RUNNING and _lapsed(action, now))
+            ):
                 return
             machine = action.machine
-            now = self.clock.now()
             if action.action is PowerActionKind.STOP:
                 reason = self._stop_is_unsafe(session, machine)
                 if reason:
-                    action.state, action.finished_at, action.error = (
-                        PowerActionState.FAILED,
-                        now,
-                        f"cancelled: {reason}",
-                    )
+                    action.state, action.finished_at = PowerActionState.FAILED, now
+                    action.error = f"cancelled: {reason}"
                     log.info("stop of %s cancelled: %s", machine.name, reason)
                     return
-            provider = self.providers.get(machine.provider)
-            action.attempts += 1
-            try:
-                if provider is None:
-                    raise Permanent(f"no cloud provider {machine.provider!r} is configured")
-                if action.action is PowerActionKind.START:
-                    provider.start(machine.provider_id)
-                    self._observe(session, machine, PowerState.STARTING, now)
-                else:
-                    provider.stop(machine.provider_id)
-                    self._observe(session, machine, PowerState.STOPPING, now)
-            except Transient as exc:
-                action.error = str(exc)[:2000]
-                if action.attempts >= self.settings.max_attempts:
-                    action.state, action.finished_at = PowerActionState.FAILED, now
-                    log.warning("%s of %s failed %d times: %s", action.action.value, machine.name,
-                                action.attempts, exc)  # fmt: skip
-                else:
-                    wait = backoff_seconds(
-                        action.attempts,
-                        base=self.settings.retry_base_seconds,
-                        cap=self.settings.retry_cap_seconds,
-                    )
-                    action.next_attempt_at = now + timedelta(seconds=wait)
+            action.state, action.attempts = PowerActionState.RUNNING, action.attempts + 1
+            action.next_attempt_at = now + CLAIM_TIMEOUT
+            kind, provider_name, provider_id = action.action, machine.provider, machine.provider_id
+            name, attempts = machine.name, action.attempts
+        failure: AnyplaceError | None = None
+        provider = self.providers.get(provider_name)
+        try:
+            if provider is None:
+                raise Permanent(f"no cloud provider {provider_name!r} is configured")
+            if kind is PowerActionKind.START:
+                provider.start(provider_id)
+            else:
+                provider.stop(provider_id)
+        except (Transient, Permanent) as exc:
+            failure = exc
+        with self.store.transaction() as session:
+            action = session.get(PowerAction, action_id)
+            if action is None:
                 return
-            except Permanent as exc:
-                action.state, action.finished_at, action.error = (
-                    PowerActionState.FAILED,
-                    now,
-                    str(exc)[:2000],
+            now = self.clock.now()
+            if failure is None:
+                state = (
+                    PowerState.STARTING if kind is PowerActionKind.START else PowerState.STOPPING
                 )
-                log.warning("%s of %s failed: %s", action.action.value, machine.name, exc)
+                self._observe(session, action.machine, state, now)
+                action.state, action.finished_at, action.error = (
+                    PowerActionState.SUCCEEDED,
+                    now,
+                    None,
+                )
                 return
-            action.state, action.finished_at, action.error = PowerActionState.SUCCEEDED, now, None
+            action.error = str(failure)[:2000]
+            if isinstance(failure, Permanent) or attempts >= self.settings.max_attempts:
+                action.state, action.finished_at = PowerActionState.FAILED, now
+                log.warning("%s of %s failed after %d attempts: %s", kind.value, name, attempts,
+                            failure)  # fmt: skip
+                return
+            wait = backoff_seconds(
+                attempts, base=self.settings.retry_base_seconds, cap=self.settings.retry_cap_seconds
+            )
+            action.state, action.next_attempt_at = (
+                PowerActionState.PENDING,
+                now + timedelta(seconds=wait),
+            )
 
     def _stop_is_unsafe(self, session: Session, machine: Machine) -> str | None:
         """Why stopping `machine` now would cut someone off, if it would."""

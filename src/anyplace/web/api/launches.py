@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -19,6 +21,7 @@ from anyplace.broker.launch import (
 )
 from anyplace.config import BrokerSettings
 from anyplace.errors import AnyplaceError, NotFound
+from anyplace.power.controller import PowerController
 from anyplace.store.models import User
 from anyplace.web.api.paging import API_PREFIX
 from anyplace.web.deps import Caller, DbSession, get_clock
@@ -59,6 +62,21 @@ def _settings(request: Request) -> BrokerSettings:
     return settings
 
 
+def _asker(controller: PowerController | None) -> Callable[[str], object] | None:
+    """Start on demand without waiting: the controller plans once this request has committed.
+
+    Planning inside the request would need a second transaction while the
+    request's own is open, which SQLite (one writer) cannot give.
+    """
+    if controller is None:
+        return None
+
+    def ask(pool: str) -> None:
+        threading.Thread(target=controller.request_capacity, args=(pool,), daemon=True).start()
+
+    return ask
+
+
 def _out(view: LaunchView) -> LaunchOut:
     launch = view.launch
     host = launch.session.machine.name if launch.session and launch.session.machine else None
@@ -93,7 +111,7 @@ def create_launch(
             user=_user(caller),
             app_slug=body.app,
             client=body.client,
-            request_capacity=controller.request_capacity if controller is not None else None,
+            request_capacity=_asker(controller),
         )
     except NotEntitled as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None

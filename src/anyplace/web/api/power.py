@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from anyplace.power.preview import PlanPreview, preview
 from anyplace.power.report import PowerReport, power_report
-from anyplace.store.access import Store
 from anyplace.web.api.paging import API_PREFIX
 from anyplace.web.deps import DbSession, Principal, get_clock, require_admin
 
@@ -30,6 +29,7 @@ def _aware(value: datetime | None, name: str) -> datetime | None:
 @router.get("/plan", response_model=PlanPreview)
 def get_plan(
     request: Request,
+    db: DbSession,
     _: Admin,
     at: Annotated[
         datetime | None, Query(description="When (ISO 8601 with offset); now if left out.")
@@ -37,8 +37,7 @@ def get_plan(
 ) -> PlanPreview:
     """What the controller would do at `at`, and why, without doing it."""
     when = _aware(at, "at") or get_clock(request).now()
-    store: Store = request.app.state.store
-    return preview(store, request.app.state.settings.power, when)
+    return preview(db, request.app.state.settings.power, when)
 
 
 @router.get("/report", response_model=PowerReport)
