@@ -33,7 +33,9 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the commit happens before the response is sent, so a client
+# that was told "done" always finds it done (DESIGN.md, principle 5).
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 
 
 @dataclass(frozen=True)
