@@ -67,6 +67,7 @@ class PowerActionKind(StrEnum):
     UNDRAIN = "undrain"
     LOGOFF = "logoff"
     NOTIFY = "notify"
+    DISCONNECT = "disconnect"
 
 
 class PowerActionState(StrEnum):

@@ -19,7 +19,11 @@ from sqlalchemy import select
 
 from anyplace.agent.client import Agent
 from anyplace.agent.sources import ScriptedSource
-from anyplace.broker.agents import create_enrolment_token, sweep_lost_hosts
+from anyplace.broker.agents import (
+    create_enrolment_token,
+    enforce_session_timeouts,
+    sweep_lost_hosts,
+)
 from anyplace.broker.heartbeat import KnownSession, ReportedSession, reconcile_sessions
 from anyplace.clock import SystemClock
 from anyplace.domain import PowerActionState, PowerState, SessionState
@@ -177,3 +181,29 @@ def test_sessions_on_a_silent_host_are_ended_after_the_timeout(demo_store: Store
             session, T0 + timedelta(minutes=11), lost_after=timedelta(minutes=10)
         )
         assert late == 1
+
+
+def test_idle_and_disconnected_limits_queue_commands_once(demo_store: Store) -> None:
+    # The demo's office policy: idle 240 minutes -> disconnect, disconnected 120 -> logoff.
+    with demo_store.transaction() as session:
+        host = session.scalars(select(Machine).where(Machine.name == "gen-04")).one()
+        users = session.scalars(select(User).order_by(User.id)).all()[:3]
+        rows = [
+            UserSession(user=users[0], pool_id=host.pool_id, machine_id=host.id,
+                        state=SessionState.DISCONNECTED, apps=[], created_at=T0,
+                        external_id="1", disconnected_at=T0),
+            UserSession(user=users[1], pool_id=host.pool_id, machine_id=host.id,
+                        state=SessionState.ACTIVE, apps=[], created_at=T0,
+                        external_id="2", last_activity_at=T0),
+            UserSession(user=users[2], pool_id=host.pool_id, machine_id=host.id,
+                        state=SessionState.ACTIVE, apps=[], created_at=T0,
+                        external_id="3", last_activity_at=T0 + timedelta(hours=3)),
+        ]  # fmt: skip
+        session.add_all(rows)
+    with demo_store.transaction() as session:
+        assert enforce_session_timeouts(session, T0 + timedelta(minutes=119)) == 0
+        assert enforce_session_timeouts(session, T0 + timedelta(hours=4, minutes=1)) == 2
+        assert enforce_session_timeouts(session, T0 + timedelta(hours=4, minutes=2)) == 0
+    with demo_store.sessions() as session:
+        actions = {(a.session_id, a.action.value) for a in session.scalars(select(PowerAction))}
+    assert actions == {(rows[0].id, "logoff"), (rows[1].id, "disconnect")}

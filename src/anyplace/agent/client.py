@@ -100,6 +100,8 @@ class Agent:
     def _carry_out(self, command: dict[str, Any]) -> None:
         if command["kind"] == "notify":
             self.source.message(command["session"], command["message"])
+        elif command["kind"] == "disconnect" and command["session"]:
+            self.source.disconnect(command["session"])
         elif command["kind"] == "logoff":
             targets = [command["session"]] if command["session"] else [
                 s.external_id for s in self.source.sessions()

@@ -39,6 +39,7 @@ class SimulatedSource:
         self.store = store
         self.machine = machine
         self.logged_off: set[str] = set()
+        self.disconnected: set[str] = set()
         self.messages: list[str] = []
 
     def sessions(self) -> list[ReportedSession]:
@@ -54,6 +55,7 @@ class SimulatedSource:
                     username=row.user.username,
                     state=SessionState.DISCONNECTED
                     if row.state is SessionState.DISCONNECTED
+                    or (row.external_id or str(row.id)) in self.disconnected
                     else SessionState.ACTIVE,
                     apps=tuple(row.apps),
                 )
@@ -63,6 +65,9 @@ class SimulatedSource:
 
     def log_off(self, session_id: str) -> None:
         self.logged_off.add(session_id)
+
+    def disconnect(self, session_id: str) -> None:
+        self.disconnected.add(session_id)
 
     def message(self, session_id: str | None, text: str) -> None:
         self.messages.append(text)

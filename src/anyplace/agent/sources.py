@@ -25,6 +25,8 @@ class SessionSource(Protocol):
 
     def log_off(self, session_id: str) -> None: ...
 
+    def disconnect(self, session_id: str) -> None: ...
+
     def message(self, session_id: str | None, text: str) -> None: ...
 
 
@@ -56,6 +58,13 @@ class ScriptedSource:
     def log_off(self, session_id: str) -> None:
         remaining = [item for item in self._read() if str(item["id"]) != session_id]
         self.path.write_text(json.dumps(remaining), encoding="utf-8")
+
+    def disconnect(self, session_id: str) -> None:
+        items = self._read()
+        for item in items:
+            if str(item["id"]) == session_id:
+                item["state"] = "disconnected"
+        self.path.write_text(json.dumps(items), encoding="utf-8")
 
     def message(self, session_id: str | None, text: str) -> None:
         self.messages.append((session_id, text))
@@ -92,6 +101,10 @@ class LoginctlSource:
 
     def log_off(self, session_id: str) -> None:
         self._run("terminate-session", session_id)
+
+    def disconnect(self, session_id: str) -> None:
+        """logind cannot detach a remote session; lock it, and xrdp keeps it for reconnection."""
+        self._run("lock-session", session_id)
 
     def message(self, session_id: str | None, text: str) -> None:
         subprocess.run(["wall", text], check=False, timeout=10)  # noqa: S603, S607

@@ -43,6 +43,9 @@ class WindowsSource:
     def log_off(self, session_id: str) -> None:
         win32ts.WTSLogoffSession(SERVER, int(session_id), False)
 
+    def disconnect(self, session_id: str) -> None:
+        win32ts.WTSDisconnectSession(SERVER, int(session_id), False)
+
     def message(self, session_id: str | None, text: str) -> None:
         targets = [int(session_id)] if session_id else [
             int(s.external_id) for s in self.sessions()

@@ -24,7 +24,7 @@ from anyplace.broker.heartbeat import KnownSession, ReportedSession, reconcile_s
 from anyplace.clock import Clock
 from anyplace.domain import PowerActionKind, PowerActionState, SessionState
 from anyplace.errors import AnyplaceError, NotFound
-from anyplace.store.models import EnrolmentToken, Machine, PowerAction, User
+from anyplace.store.models import EnrolmentToken, Machine, Pool, PowerAction, User
 from anyplace.store.models import Session as UserSession
 
 __all__ = [
@@ -34,13 +34,14 @@ __all__ = [
     "HeartbeatAnswer",
     "authenticate_agent",
     "create_enrolment_token",
+    "enforce_session_timeouts",
     "enrol",
     "process_heartbeat",
     "sweep_lost_hosts",
 ]
 
 LIVE = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
-AGENT_COMMANDS = (PowerActionKind.NOTIFY, PowerActionKind.LOGOFF)
+AGENT_COMMANDS = (PowerActionKind.NOTIFY, PowerActionKind.LOGOFF, PowerActionKind.DISCONNECT)
 
 
 class AgentRefused(AnyplaceError):
@@ -235,3 +236,61 @@ def sweep_lost_hosts(db: Session, now: datetime, *, lost_after: timedelta) -> in
         row.state, row.ended_at = SessionState.ENDED, now
         ended += 1
     return ended
+
+
+def enforce_session_timeouts(db: Session, now: datetime) -> int:
+    """Each pool's session limits, as Citrix and RDS apply them: an idle session is
+    disconnected, a session disconnected too long is logged off (by the host's agent).
+
+    Returns how many commands were queued; a session with one pending gets no other.
+    """
+    queued = 0
+    waiting = set(
+        db.scalars(
+            select(PowerAction.session_id).where(
+                PowerAction.state == PowerActionState.PENDING,
+                PowerAction.session_id.is_not(None),
+            )
+        )
+    )
+    for pool in db.scalars(select(Pool)):
+        policy = pool.power_policy
+        if policy is None:
+            continue
+        rules = (
+            (policy.disconnect_timeout_minutes, SessionState.DISCONNECTED, PowerActionKind.LOGOFF),
+            (policy.idle_timeout_minutes, SessionState.ACTIVE, PowerActionKind.DISCONNECT),
+        )
+        for minutes, state, kind in rules:
+            if minutes is None:
+                continue
+            since = (
+                UserSession.disconnected_at
+                if state is SessionState.DISCONNECTED
+                else (UserSession.last_activity_at)
+            )
+            for row in db.scalars(
+                select(UserSession).where(
+                    UserSession.pool_id == pool.id,
+                    UserSession.state == state,
+                    UserSession.machine_id.is_not(None),
+                    since <= now - timedelta(minutes=minutes),
+                )
+            ):
+                if row.id in waiting or row.machine_id is None:
+                    continue
+                what = "disconnected" if state is SessionState.DISCONNECTED else "idle"
+                db.add(
+                    PowerAction(
+                        machine_id=row.machine_id,
+                        session_id=row.id,
+                        action=kind,
+                        reason=f"{what} longer than {minutes} minutes",
+                        state=PowerActionState.PENDING,
+                        idempotency_key=f"timeout/{kind.value}/{row.id}/{now.isoformat()}",
+                        requested_at=now,
+                    )
+                )
+                waiting.add(row.id)
+                queued += 1
+    return queued

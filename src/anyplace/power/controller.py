@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from anyplace.broker.agents import sweep_lost_hosts
+from anyplace.broker.agents import enforce_session_timeouts, sweep_lost_hosts
 from anyplace.clock import Clock
 from anyplace.clouds.base import CloudProvider
 from anyplace.config import PowerSettings
@@ -101,8 +101,10 @@ class PowerController:
     def tick(self) -> TickReport:
         report = TickReport({}, {}, [])
         with self.store.transaction() as session:
-            # The one periodic loop also ends the sessions of hosts whose agent went silent.
+            # The one periodic loop also ends the sessions of hosts whose agent went silent,
+            # and queues the pools' idle and disconnected session limits for the agents.
             sweep_lost_hosts(session, self.clock.now(), lost_after=self.lost_after)
+            enforce_session_timeouts(session, self.clock.now())
         with self.store.sessions() as session:
             pools = list(session.scalars(select(Pool.name).order_by(Pool.name)))
             groups = list(session.scalars(select(ServerGroup.name).order_by(ServerGroup.name)))
