@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from anyplace.clock import VirtualClock
 from anyplace.store.access import Store
 from anyplace.store.migrate import upgrade
+from anyplace.store.models import Machine
 from anyplace.web.app import create_app
 from tests.conftest import settings_for
 
@@ -42,8 +44,11 @@ def test_readyz_reports_an_unreachable_database(clock: VirtualClock) -> None:
 
 
 def test_metrics_count_requests_by_route_and_report_the_estate(
-    client: TestClient, admin_headers: dict[str, str]
+    client: TestClient, admin_headers: dict[str, str], demo_store: Store, clock: VirtualClock
 ) -> None:
+    with demo_store.transaction() as session:
+        host = session.scalars(select(Machine).where(Machine.name == "gis-01")).one()
+        host.last_heartbeat_at = clock.now()
     client.get("/api/v1/apps", headers=admin_headers)
     client.get("/api/v1/apps")
     text = client.get("/metrics").text
@@ -53,6 +58,8 @@ def test_metrics_count_requests_by_route_and_report_the_estate(
     assert 'anyplace_hosts{pool="generel",state="off"} 64.0' in text
     assert "anyplace_apps 250.0" in text
     assert "anyplace_store_up 1.0" in text
+    assert 'anyplace_hosts_registered{pool="generel"} 0.0' in text
+    assert 'anyplace_hosts_registered{pool="gis"} 1.0' in text
 
 
 def test_landing_page_says_what_is_there(client: TestClient) -> None:

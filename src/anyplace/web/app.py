@@ -85,7 +85,7 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
     app.state.controller = None
-    app.state.metrics = Metrics(sessions)
+    app.state.metrics = Metrics(sessions, clock, settings.broker.heartbeat_seconds)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
     for api in (catalog_api, launches_api, pools_api, sessions_api, power_api, agent_api):

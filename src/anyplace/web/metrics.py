@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from datetime import timedelta
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from anyplace.clock import Clock
 from anyplace.store.models import App, Machine, Pool
 from anyplace.store.models import Session as UserSession
 
@@ -35,7 +37,9 @@ __all__ = ["HttpMetricsMiddleware", "Metrics", "metrics_endpoint"]
 class Metrics:
     """The registry of one app and the HTTP instruments in it."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Clock, heartbeat_seconds: float = 30
+    ) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "anyplace_http_requests",
@@ -50,12 +54,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
-        self.registry.register(EstateCollector(sessions))
+        self.registry.register(EstateCollector(sessions, clock, heartbeat_seconds))
 
 
 class EstateCollector(Collector):
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], clock: Clock, heartbeat_seconds: float
+    ) -> None:
         self._sessions = sessions
+        self._clock = clock
+        self._heartbeat = heartbeat_seconds
 
     def collect(self) -> Iterable[Metric]:
         up = GaugeMetricFamily("anyplace_store_up", "1 if the store answered this scrape.")
@@ -66,6 +74,11 @@ class EstateCollector(Collector):
             "anyplace_sessions", "User sessions by pool and state.", labels=["pool", "state"]
         )
         apps = GaugeMetricFamily("anyplace_apps", "Enabled apps in the catalog.")
+        registered = GaugeMetricFamily(
+            "anyplace_hosts_registered",
+            "Session hosts whose agent reported within two heartbeats, by pool.",
+            labels=["pool"],
+        )
         try:
             with self._sessions() as db:
                 for pool, state, count in db.execute(
@@ -81,12 +94,22 @@ class EstateCollector(Collector):
                 ):
                     sessions.add_metric([pool, session_state.value], count)
                 apps.add_metric([], db.scalar(select(func.count(App.id)).where(App.enabled)) or 0)
+                cutoff = self._clock.now() - timedelta(seconds=2 * self._heartbeat)
+                for pool, count in db.execute(
+                    select(Pool.name, func.count(Machine.id))
+                    .outerjoin(
+                        Machine,
+                        (Machine.pool_id == Pool.id) & (Machine.last_heartbeat_at >= cutoff),
+                    )
+                    .group_by(Pool.name)
+                ):
+                    registered.add_metric([pool], count)
         except SQLAlchemyError:
             up.add_metric([], 0)
             yield up
             return
         up.add_metric([], 1)
-        yield from (up, hosts, sessions, apps)
+        yield from (up, hosts, sessions, apps, registered)
 
 
 class HttpMetricsMiddleware:
