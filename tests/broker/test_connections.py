@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import struct
 import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from anyplace.broker.guacamole import (
     InvalidToken,
@@ -23,6 +18,7 @@ from anyplace.broker.guacamole import (
     rdp_connection,
 )
 from anyplace.broker.rdp import RdpSigner, remoteapp_settings, render_rdp
+from tests.certs import self_signed
 
 KEY = "4c0b569e4c96df157eee1b65dd0e4d41"
 
@@ -64,27 +60,10 @@ def test_a_remoteapp_file_uses_microsofts_documented_settings() -> None:
 
 @pytest.fixture(scope="module")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> tuple[RdpSigner, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Eksempel Kommune IT")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM)
+    pem = self_signed("Eksempel Kommune IT", rsa_key=True, server_auth=True)
     path = tmp_path_factory.mktemp("rdp") / "signer.pem"
-    path.write_bytes(pem)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return RdpSigner.from_pem(pem, key_pem), path
+    path.write_bytes(pem.certificate)
+    return RdpSigner.from_pem(pem.certificate, pem.key), path
 
 
 def test_a_signed_file_verifies_with_openssl(
