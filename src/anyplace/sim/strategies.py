@@ -152,7 +152,7 @@ class AvdScalingPlan:
         source = Phase.RAMP_UP if phase in (Phase.RAMP_UP, Phase.PEAK) else Phase.RAMP_DOWN
         rule = _rule_for(schedule, active.rule, source)
         size = len(world.hosts)
-        minimum = ceil(size * (rule.minimum(size) / size)) if size else 0
+        minimum = rule.minimum(size)
         return phase, minimum, max(0.05, 1 - rule.buffer_percent / 100)
 
     def plan(self, world: World) -> list[Action]:
