@@ -34,8 +34,8 @@ bench: install-dev
 	$(BIN)/python bench/launch_storm.py
 
 lint:
-	$(BIN)/ruff check src tests examples bench
-	$(BIN)/ruff format --check src tests examples bench
+	$(BIN)/ruff check src tests examples bench tools
+	$(BIN)/ruff format --check src tests examples bench tools
 
 typecheck:
 	$(BIN)/mypy

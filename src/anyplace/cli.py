@@ -7,12 +7,13 @@ Every error a person can cause ends as one line on stderr and a non-zero exit:
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
@@ -298,9 +299,15 @@ def demo(
         update={
             "database": base.database.model_copy(update={"url": f"sqlite:///{db}"}),
             "broker": base.broker.model_copy(
-                update={"simulated_agents_url": url, "heartbeat_seconds": 10}
+                update={
+                    "simulated_agents_url": url,
+                    "heartbeat_seconds": 10,
+                    "guacamole_url": base.broker.guacamole_url or f"{url}/demo/guacamole/",
+                    "guacamole_key": base.broker.guacamole_key or SecretStr(secrets.token_hex(16)),
+                }
             ),
             "power": base.power.model_copy(update={"tick_seconds": 15}),
+            "auth": base.auth.model_copy(update={"demo_accounts": True}),
         }
     )
     store = open_store(settings)
@@ -310,6 +317,9 @@ def demo(
     if summary is not None:
         _print_summary(summary)
     out.print(f"\n[bold]anyplace demo[/bold] on {url}  (database: {db})", soft_wrap=True)
+    out.print(f"portal: {url}/  (demo accounts are shown on the sign-in page)", soft_wrap=True)
+    for username, password, _who in access.accounts:
+        out.print(f"  sign in as {username} / {password}", soft_wrap=True)
     out.print(f"admin API token: {access.admin.secret}", soft_wrap=True)
     for username, token in access.users.items():
         out.print(f"token of demo user {username}: {token.secret}", soft_wrap=True)
@@ -317,16 +327,22 @@ def demo(
         f'try: curl -H "Authorization: Bearer {access.admin.secret}" {url}/api/v1/apps\n',
         soft_wrap=True,
     )
-    _run(settings, store, host, port)
+    _run(settings, store, host, port, demo_accounts=access.accounts)
 
 
-def _run(settings: Settings, store: Store, host: str, port: int) -> None:
+def _run(
+    settings: Settings,
+    store: Store,
+    host: str,
+    port: int,
+    demo_accounts: list[tuple[str, str, str]] | None = None,
+) -> None:
     # Imported here: the web stack takes a while to load and only these commands need it.
     import uvicorn  # noqa: PLC0415
 
     from anyplace.web.app import create_app  # noqa: PLC0415
 
-    web = create_app(settings, engine=store.engine, background=True)
+    web = create_app(settings, engine=store.engine, background=True, demo_accounts=demo_accounts)
     uvicorn.run(web, host=host, port=port, log_level=settings.server.log_level)
 
 

@@ -21,9 +21,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from anyplace.errors import ConfigError
 
 __all__ = [
+    "AuthSettings",
     "BrokerSettings",
     "CloudSettings",
     "DatabaseSettings",
+    "LdapSettings",
+    "OidcSettings",
     "PowerSettings",
     "ServerSettings",
     "Settings",
@@ -97,6 +100,60 @@ class CloudSettings(_Section):
     libvirt_uri: str | None = None
 
 
+class AuthSettings(_Section):
+    """Signing in to the portal: browser sessions and local accounts."""
+
+    secret_key: SecretStr | None = None
+    """Signs the short-lived sign-in cookie (OIDC state); set the same one on every replica.
+
+    Without it each process makes its own, so a sign-in must finish on the replica
+    that began it."""
+    idle_minutes: float = Field(default=60, gt=0, le=24 * 60)
+    absolute_hours: float = Field(default=10, gt=0, le=7 * 24)
+    """A browser session ends this long after sign-in, however busy (a working day)."""
+    local_enabled: bool = True
+    demo_accounts: bool = False
+    """Show the demo accounts and their password on the sign-in page (``anyplace demo`` only)."""
+    lockout_failures: int = Field(default=5, ge=1, le=100)
+    """Failed sign-ins for one name (or 4x this from one address) before each next try waits."""
+
+
+class OidcSettings(_Section):
+    """OpenID Connect, e.g. Microsoft Entra ID (issuer https://login.microsoftonline.com/<tenant>/v2.0)."""
+
+    enabled: bool = False
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    scopes: str = "openid profile email"
+    groups_claim: str = "groups"
+    """Entra ID sends group object ids here; a group matches by its external id or its name."""
+    label: str = "Microsoft"
+    redirect_url: str | None = None
+    """The callback URL registered at the provider; by default derived from the request."""
+    ca_file: str | None = None
+
+
+class LdapSettings(_Section):
+    """LDAP or Active Directory: the user's own bind checks the password."""
+
+    enabled: bool = False
+    url: str | None = None
+    """ldap://dc1.kommune.local or ldaps://..."""
+    start_tls: bool = False
+    ca_file: str | None = None
+    bind_dn: str | None = None
+    bind_password: SecretStr | None = None
+    user_base: str | None = None
+    user_filter: str = "(&(objectClass=person)(|(uid={username})(sAMAccountName={username})))"
+    group_base: str | None = None
+    group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    """Groups with this member; followed upwards, so nested groups count (as AD's do)."""
+    name_attribute: str = "displayName"
+    email_attribute: str = "mail"
+    timeout_seconds: float = Field(default=5, gt=0, le=60)
+
+
 class Settings(BaseSettings):
     """The whole configuration of one anyplace process."""
 
@@ -113,6 +170,9 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     power: PowerSettings = PowerSettings()
     cloud: CloudSettings = CloudSettings()
+    auth: AuthSettings = AuthSettings()
+    oidc: OidcSettings = OidcSettings()
+    ldap: LdapSettings = LdapSettings()
 
     @classmethod
     def settings_customise_sources(

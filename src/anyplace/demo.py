@@ -10,12 +10,13 @@ from sqlalchemy import func, select
 
 from anyplace.clock import Clock
 from anyplace.errors import AnyplaceError
+from anyplace.identity.passwords import hash_password
 from anyplace.identity.tokens import NewToken, create_token, revoke_tokens_named
 from anyplace.importer import LoadSummary, apply_dataset, read_dataset
 from anyplace.store.access import Store
-from anyplace.store.models import User
+from anyplace.store.models import Group, User
 
-__all__ = ["DEMO_TOKEN_NAME", "DemoAccess", "demo_data_dir", "prepare_demo"]
+__all__ = ["DEMO_PASSWORD", "DEMO_TOKEN_NAME", "DemoAccess", "demo_data_dir", "prepare_demo"]
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
 
@@ -32,6 +33,19 @@ def demo_data_dir() -> Path:
 
 
 DEMO_USERS = ("hjemmepleje", "jobcenter")
+DEMO_ADMIN_GROUP = "it-admins"
+DEMO_PASSWORD = "demo-kode"  # noqa: S105 (shown on the demo's sign-in page, on purpose)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark, translate later"
+    return message
+
+
+WHO = {
+    "hjemmepleje": N_("home carer"),
+    "jobcenter": N_("job centre case worker"),
+    DEMO_ADMIN_GROUP: N_("IT administrator"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +53,8 @@ class DemoAccess:
     admin: NewToken
     users: dict[str, NewToken]
     """A token per demo user (username -> token): a home carer and a job-centre case worker."""
+    accounts: list[tuple[str, str, str]]
+    """(username, password, who) for the sign-in page: the two users and an IT administrator."""
 
 
 def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, DemoAccess]:
@@ -54,6 +70,8 @@ def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, DemoAc
         revoke_tokens_named(session, clock, DEMO_TOKEN_NAME)
         admin = create_token(session, clock, name=DEMO_TOKEN_NAME, admin=True)
         users = {}
+        accounts = []
+        password_hash = hash_password(DEMO_PASSWORD)
         for department in DEMO_USERS:
             user = session.scalars(
                 select(User).where(User.department == department).order_by(User.username)
@@ -62,4 +80,14 @@ def prepare_demo(store: Store, clock: Clock) -> tuple[LoadSummary | None, DemoAc
                 users[user.username] = create_token(
                     session, clock, name=DEMO_TOKEN_NAME, admin=False, user=user
                 )
-    return summary, DemoAccess(admin, users)
+                user.password_hash = password_hash
+                accounts.append((user.username, DEMO_PASSWORD, WHO[department]))
+        admin_user = session.scalars(
+            select(User)
+            .where(User.groups.any(Group.name == DEMO_ADMIN_GROUP))
+            .order_by(User.username)
+        ).first()
+        if admin_user is not None:
+            admin_user.password_hash = password_hash
+            accounts.append((admin_user.username, DEMO_PASSWORD, WHO[DEMO_ADMIN_GROUP]))
+    return summary, DemoAccess(admin, users, accounts)

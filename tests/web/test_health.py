@@ -62,8 +62,9 @@ def test_metrics_count_requests_by_route_and_report_the_estate(
     assert 'anyplace_hosts_registered{pool="gis"} 1.0' in text
 
 
-def test_landing_page_says_what_is_there(client: TestClient) -> None:
+def test_the_front_page_asks_a_visitor_to_sign_in_in_danish(client: TestClient) -> None:
     page = client.get("/")
+    assert page.url.path == "/login"
     assert page.status_code == 200
-    assert "250 programmer" in page.text
     assert 'lang="da"' in page.text
+    assert "Log ind" in page.text

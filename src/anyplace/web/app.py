@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import anyplace
 from anyplace.agent.simulated import SimulatedHosts
 from anyplace.clock import Clock, SystemClock
 from anyplace.clouds.registry import build_providers
 from anyplace.config import Settings
+from anyplace.identity.ldap import LdapDirectory
+from anyplace.identity.oidc import OidcClient
 from anyplace.power.controller import PowerController
 from anyplace.store.access import Store
 from anyplace.store.engine import make_engine, make_session_factory, redact_url
@@ -27,6 +34,10 @@ from anyplace.web.api import pools as pools_api
 from anyplace.web.api import power as power_api
 from anyplace.web.api import sessions as sessions_api
 from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
+from anyplace.web.pages import demo as demo_pages
+from anyplace.web.pages.auth import SignInRequired
+from anyplace.web.pages.rendering import render
+from anyplace.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
 
@@ -37,6 +48,7 @@ def create_app(
     engine: Engine | None = None,
     clock: Clock | None = None,
     background: bool = False,
+    demo_accounts: list[tuple[str, str, str]] | None = None,
 ) -> FastAPI:
     """The app; with `background`, it also runs the power controller while it serves."""
     engine = engine or make_engine(settings.database.url, echo=settings.database.echo)
@@ -86,11 +98,53 @@ def create_app(
     app.state.clock = clock
     app.state.controller = None
     app.state.metrics = Metrics(sessions, clock, settings.broker.heartbeat_seconds)
+    _add_sign_in(app, settings, demo_accounts or [])
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityMiddleware)
+    _add_error_pages(app)
     app.include_router(health.router)
     for api in (catalog_api, launches_api, pools_api, sessions_api, power_api, agent_api):
         app.include_router(api.router)
     app.include_router(pages.router)
+    if settings.auth.demo_accounts:
+        app.include_router(demo_pages.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app
+
+
+def _add_sign_in(
+    app: FastAPI, settings: Settings, demo_accounts: list[tuple[str, str, str]]
+) -> None:
+    key = settings.auth.secret_key
+    secret = key.get_secret_value() if key is not None else secrets.token_urlsafe(32)
+    app.state.signin_signer = URLSafeTimedSerializer(secret, salt="anyplace-signin")
+    app.state.oidc = OidcClient(settings.oidc) if settings.oidc.enabled else None
+    app.state.ldap = LdapDirectory(settings.ldap) if settings.ldap.enabled else None
+    # (username, password, who they are): shown on the sign-in page in demo mode only.
+    app.state.demo_accounts = demo_accounts
+
+
+def _add_error_pages(app: FastAPI) -> None:
+    """Pages get a page (or a sign-in redirect); the API keeps its JSON errors."""
+
+    async def sign_in_first(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SignInRequired)
+        target = f"/login?next={exc.next_url}"
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    async def error_page(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith(("/api/", "/healthz", "/readyz", "/metrics")):
+            return await http_exception_handler(request, exc)
+        return render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "message": exc.detail},
+            status_code=exc.status_code,
+        )
+
+    app.add_exception_handler(SignInRequired, sign_in_first)
+    app.add_exception_handler(StarletteHTTPException, error_page)

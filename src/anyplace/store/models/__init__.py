@@ -19,7 +19,14 @@ from anyplace.store.models.estate import (
     ServerGroup,
     VmSize,
 )
-from anyplace.store.models.identity import ApiToken, Group, User
+from anyplace.store.models.identity import (
+    ApiToken,
+    Favourite,
+    Group,
+    LoginFailure,
+    User,
+    WebSession,
+)
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -29,9 +36,11 @@ __all__ = [
     "Base",
     "Category",
     "EnrolmentToken",
+    "Favourite",
     "Group",
     "HostUsage",
     "Launch",
+    "LoginFailure",
     "Machine",
     "Pool",
     "PoolLoadSample",
@@ -42,6 +51,7 @@ __all__ = [
     "Session",
     "User",
     "VmSize",
+    "WebSession",
     "entitlements",
     "group_members",
 ]

@@ -21,7 +21,7 @@ from anyplace.store.types import UTCDateTime
 if TYPE_CHECKING:
     from anyplace.store.models.catalog import App
 
-__all__ = ["ApiToken", "Group", "User"]
+__all__ = ["ApiToken", "Favourite", "Group", "LoginFailure", "User", "WebSession"]
 
 
 class User(Base):
@@ -49,6 +49,8 @@ class Group(Base):
     display_name: Mapped[str] = mapped_column(String(200))
     source: Mapped[IdentitySource] = mapped_column(enum_column(IdentitySource))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    """The id the identity source uses (an Entra ID group's object id, an LDAP group's DN)."""
 
     members: Mapped[list[User]] = relationship(secondary=group_members, back_populates="groups")
     apps: Mapped[list[App]] = relationship(secondary=entitlements, back_populates="groups")
@@ -70,3 +72,46 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User | None] = relationship()
+
+
+class WebSession(Base):
+    """A signed-in browser. The cookie holds a random secret; only its hash is kept.
+
+    Server-side rows (not a self-contained signed cookie) so that "sign out
+    everywhere" and an admin disabling a user take effect at once.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class Favourite(Base):
+    __tablename__ = "favourites"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, by name or by address: what slows the next try (kept in the store,
+    so every replica sees the same count)."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -17,9 +17,10 @@ from anyplace.broker.agents import (
     process_heartbeat,
 )
 from anyplace.broker.heartbeat import ReportedSession
-from anyplace.domain import PowerActionKind, PowerActionState, SessionState
+from anyplace.broker.sessions import SessionEnded, request_logoff
+from anyplace.domain import SessionState
 from anyplace.errors import NotFound
-from anyplace.store.models import Machine, PowerAction
+from anyplace.store.models import Machine
 from anyplace.store.models import Session as UserSession
 from anyplace.web.api.paging import API_PREFIX
 from anyplace.web.deps import Caller, DbSession, Principal, get_clock, require_admin
@@ -139,21 +140,7 @@ def log_off(request: Request, session_id: int, db: DbSession, caller: Caller) ->
     mine = row is not None and caller.user is not None and row.user_id == caller.user.id
     if row is None or not (mine or caller.is_admin):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session {session_id}")
-    if row.state is SessionState.ENDED:
-        raise HTTPException(status.HTTP_409_CONFLICT, "the session has ended already")
-    now = get_clock(request).now()
-    if row.machine_id is None or (row.state is SessionState.PENDING and row.external_id is None):
-        row.state, row.ended_at = SessionState.ENDED, now
-        return {"status": "ended"}
-    db.add(
-        PowerAction(
-            machine_id=row.machine_id,
-            session_id=row.id,
-            action=PowerActionKind.LOGOFF,
-            reason=f"logoff asked by {caller.name}",
-            state=PowerActionState.PENDING,
-            idempotency_key=f"logoff/{row.id}/{now.isoformat()}",
-            requested_at=now,
-        )
-    )
-    return {"status": "logging off"}
+    try:
+        return {"status": request_logoff(db, get_clock(request), row, caller.name)}
+    except SessionEnded as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
