@@ -18,8 +18,14 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The independent peers the tests run against (an OpenID provider, axe-core).
+tests/node/node_modules/.installed: tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm: apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev tests/node/node_modules/.installed
 
 ## Install and run the portal and API on http://127.0.0.1:8000 with the demo municipality.
 demo: install

@@ -37,6 +37,7 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+provider.on('server_error', (ctx, err) => console.error('server_error', err));
 provider.listen(port, '127.0.0.1', () => {
   console.log(`listening ${issuer}`);
 });

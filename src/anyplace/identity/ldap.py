@@ -12,8 +12,8 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 
-from ldap3 import ALL_ATTRIBUTES, SUBTREE, Connection, Server, Tls
-from ldap3.core.exceptions import LDAPBindError, LDAPException
+from ldap3 import ALL_ATTRIBUTES, NONE, SUBTREE, Connection, Server, Tls
+from ldap3.core.exceptions import LDAPBindError, LDAPException, LDAPInvalidCredentialsResult
 from ldap3.utils.conv import escape_filter_chars
 
 from anyplace.config import LdapSettings
@@ -53,7 +53,11 @@ class LdapDirectory:
         tls = None
         if settings.url.startswith("ldaps://") or settings.start_tls:
             tls = Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.ca_file)
-        self._server = Server(settings.url, tls=tls, connect_timeout=settings.timeout_seconds)
+        # No schema read: one round trip less, and filters may name AD-only attributes
+        # (sAMAccountName) that an OpenLDAP schema does not know.
+        self._server = Server(
+            settings.url, tls=tls, connect_timeout=settings.timeout_seconds, get_info=NONE
+        )
 
     def _connect(self, user: str | None, password: str | None) -> Connection:
         connection = Connection(
@@ -89,7 +93,7 @@ class LdapDirectory:
             dn, attributes = entry
             try:
                 self._connect(dn, password).unbind()
-            except LDAPBindError:
+            except (LDAPBindError, LDAPInvalidCredentialsResult):
                 return None
             except LDAPException as exc:
                 raise LdapUnavailable(f"the directory failed: {type(exc).__name__}") from None
