@@ -1,0 +1,149 @@
+"""Browser tests: the portal served by uvicorn on a free port, driven by Playwright in Chromium.
+
+Debian's Chromium is used (Playwright's own browser download cannot run here);
+axe-core, the accessibility engine, comes from npm (tests/node).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from anyplace.clock import VirtualClock
+from anyplace.store.access import Store
+from anyplace.web.app import create_app
+from tests.peers.processes import NODE_DIR, free_port, require_tool
+from tests.web.portal.conftest import (
+    PASSWORD,
+    People,
+    portal_settings,
+)
+
+__all__ = [
+    "AXE_TAGS",
+    "ONE_BACKEND",
+    "LiveServer",
+    "assert_accessible",
+    "screenshot",
+    "sign_in_with_keyboard",
+]
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = NODE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SCREENSHOTS = os.environ.get("ANYPLACE_SCREENSHOTS")
+"""A folder: when set, the tests also save the screenshots the README shows."""
+
+# Waits are for a condition (an element, a text), never a fixed sleep; the limit is generous
+# because a CI machine with two cores may be busy with other tests.
+expect.set_options(timeout=15_000)
+
+ONE_BACKEND = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+"""Browser tests need one backend only: the store is tested on both elsewhere."""
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: FastAPI
+    store: Store
+    clock: VirtualClock
+
+
+@pytest.fixture
+def live(demo_store: Store, clock: VirtualClock, people: People) -> Iterator[LiveServer]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = portal_settings(demo_store.url, demo_accounts=True)
+    broker = settings.broker.model_copy(update={"guacamole_url": f"{base}/demo/guacamole/"})
+    settings = settings.model_copy(update={"broker": broker})
+    accounts = [
+        (people.carer, PASSWORD, "home carer"),
+        (people.admin, PASSWORD, "IT administrator"),
+    ]
+    app = create_app(settings, engine=demo_store.engine, clock=clock, demo_accounts=accounts)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    waiter = threading.Event()
+    while not server.started and thread.is_alive():
+        waiter.wait(0.02)
+    try:
+        yield LiveServer(base, app, demo_store, clock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    require_tool(CHROMIUM, "apt-get install chromium")
+    if not AXE.is_file():
+        pytest.skip("run: npm ci --prefix tests/node")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    # bypass_csp lets the test inject axe-core; the pages themselves run under the real CSP.
+    made = browser.new_context(
+        bypass_csp=True, accept_downloads=True, viewport={"width": 1280, "height": 900}
+    )
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def assert_accessible(page: Page) -> None:
+    """axe-core finds no WCAG 2.1 A/AA violation on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+    ]
+    assert problems == [], f"{page.url}:\n" + "\n".join(problems)
+
+
+def screenshot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        folder = Path(SCREENSHOTS)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+
+
+def sign_in_with_keyboard(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{url}/login")
+    page.keyboard.type(username)  # the user name field has focus on arrival
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{url}/")
