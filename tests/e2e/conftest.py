@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.peers.processes import NODE_DIR, free_port, require_tool
 from tests.web.portal.conftest import (
     PASSWORD,
     People,
+    choose_people,
     portal_settings,
 )
 
@@ -58,29 +60,43 @@ class LiveServer:
     clock: VirtualClock
 
 
+@contextmanager
+def serve_app(app: FastAPI, port: int) -> Iterator[str]:
+    """Serve `app` with uvicorn on `port` in a thread until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    waiter = threading.Event()
+    while not server.started and thread.is_alive():  # uvicorn's own "listening" flag
+        waiter.wait(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def people(demo_store: Store) -> People:
+    return choose_people(demo_store)
+
+
 @pytest.fixture
 def live(demo_store: Store, clock: VirtualClock, people: People) -> Iterator[LiveServer]:
+    """The demo's portal (demo accounts, the Guacamole stand-in) on a free port."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     settings = portal_settings(demo_store.url, demo_accounts=True)
-    broker = settings.broker.model_copy(update={"guacamole_url": f"{base}/demo/guacamole/"})
-    settings = settings.model_copy(update={"broker": broker})
+    guacamole = f"http://127.0.0.1:{port}/demo/guacamole/"
+    settings = settings.model_copy(
+        update={"broker": settings.broker.model_copy(update={"guacamole_url": guacamole})}
+    )
     accounts = [
         (people.carer, PASSWORD, "home carer"),
         (people.admin, PASSWORD, "IT administrator"),
     ]
     app = create_app(settings, engine=demo_store.engine, clock=clock, demo_accounts=accounts)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    waiter = threading.Event()
-    while not server.started and thread.is_alive():
-        waiter.wait(0.02)
-    try:
-        yield LiveServer(base, app, demo_store, clock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app, port) as url:
+        yield LiveServer(url, app, demo_store, clock)
 
 
 @pytest.fixture(scope="session")
@@ -142,8 +158,12 @@ def screenshot(page: Page, name: str) -> None:
 
 def sign_in_with_keyboard(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{url}/login")
-    page.keyboard.type(username)  # the user name field has focus on arrival
+    expect(page.locator("#username")).to_be_focused()  # autofocus: no mouse needed
+    page.keyboard.type(username)
     page.keyboard.press("Tab")
+    expect(page.locator("#password")).to_be_focused()
     page.keyboard.type(password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{url}/")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    error = page.locator("#signin-error")
+    assert page.url == f"{url}/", error.inner_text() if error.count() else page.url

@@ -35,6 +35,11 @@ class People:
 
 @pytest.fixture
 def people(demo_store: Store) -> People:
+    return choose_people(demo_store)
+
+
+def choose_people(demo_store: Store) -> People:
+    """A user of each kind from the demo, each given the test password."""
     with demo_store.transaction() as session:
 
         def first(condition: ColumnElement[bool]) -> str:
