@@ -38,6 +38,7 @@ test: install-dev lint typecheck pytest
 bench: install-dev
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/launch_storm.py
+	$(BIN)/python bench/portal.py
 
 lint:
 	$(BIN)/ruff check src tests examples bench tools

@@ -111,6 +111,7 @@ def test_launch_shows_progress_while_a_host_starts_then_opens_in_guacamole_once(
     assert "Klar" in ready.text
     assert "every 2s" not in ready.text, "polling stops when ready"
     link = ready.text.split('id="open-link" href="')[1].split('"')[0].replace("&amp;", "&")
+    assert ready.headers["hx-redirect"] == link, "the browser opens the app by itself"
     opened = portal.get(link, follow_redirects=False)
     assert opened.status_code == 303
     target = urlparse(opened.headers["location"])

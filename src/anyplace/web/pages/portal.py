@@ -129,8 +129,13 @@ def launch_page(
         )
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("There is no such launch.")) from None
-    template = "portal/_launch_status.html" if _is_htmx(request) else "portal/launch.html"
-    return render(request, template, _launch_context(view, ticket))
+    if not _is_htmx(request):
+        return render(request, "portal/launch.html", _launch_context(view, ticket))
+    response = render(request, "portal/_launch_status.html", _launch_context(view, ticket))
+    if view.ticket and view.launch.client == "html5":
+        # The host came up while the user waited: open the app, as the page promised.
+        response.headers["HX-Redirect"] = f"/launches/{launch_id}/open?ticket={view.ticket}"
+    return response
 
 
 @router.get("/launches/{launch_id}/open", response_model=None)
