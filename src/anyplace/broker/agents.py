@@ -12,7 +12,6 @@ applied is answered but changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from anyplace.broker.heartbeat import KnownSession, ReportedSession, reconcile_s
 from anyplace.clock import Clock
 from anyplace.domain import PowerActionKind, PowerActionState, SessionState
 from anyplace.errors import AnyplaceError, NotFound
+from anyplace.identity.tokens import secret_digest
 from anyplace.store.models import EnrolmentToken, Machine, Pool, PowerAction, User
 from anyplace.store.models import Session as UserSession
 
@@ -48,10 +48,6 @@ class AgentRefused(AnyplaceError):
     """The agent's token or credential is not valid."""
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def create_enrolment_token(
     db: Session, clock: Clock, machine_name: str, valid: timedelta = timedelta(hours=24)
 ) -> str:
@@ -63,7 +59,7 @@ def create_enrolment_token(
     db.add(
         EnrolmentToken(
             machine_id=machine.id,
-            token_hash=_digest(secret),
+            token_hash=secret_digest(secret),
             created_at=now,
             expires_at=now + valid,
         )
@@ -74,20 +70,24 @@ def create_enrolment_token(
 
 def enrol(db: Session, clock: Clock, token: str) -> tuple[str, str]:
     """Spend an enrolment token; returns the host's name and its new credential."""
-    found = db.scalar(select(EnrolmentToken).where(EnrolmentToken.token_hash == _digest(token)))
+    found = db.scalar(
+        select(EnrolmentToken).where(EnrolmentToken.token_hash == secret_digest(token))
+    )
     now = clock.now()
     if found is None or found.used_at is not None or now >= found.expires_at:
         raise AgentRefused("the enrolment token is unknown, used or expired")
     found.used_at = now
     credential = "host_" + secrets.token_urlsafe(32)
-    found.machine.agent_secret_hash = _digest(credential)
+    found.machine.agent_secret_hash = secret_digest(credential)
     found.machine.agent_boot, found.machine.heartbeat_seq = None, None
     db.flush()
     return found.machine.name, credential
 
 
 def authenticate_agent(db: Session, credential: str) -> Machine:
-    machine = db.scalar(select(Machine).where(Machine.agent_secret_hash == _digest(credential)))
+    machine = db.scalar(
+        select(Machine).where(Machine.agent_secret_hash == secret_digest(credential))
+    )
     if machine is None:
         raise AgentRefused("the host credential is not valid; enrol again")
     return machine

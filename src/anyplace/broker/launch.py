@@ -12,7 +12,6 @@ expires within a minute.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from anyplace.clock import Clock
 from anyplace.config import BrokerSettings
 from anyplace.domain import AppKind, Phase, PowerState, SessionState
 from anyplace.errors import AnyplaceError, NotFound
+from anyplace.identity.tokens import secret_digest
 from anyplace.power.policy import placement_mode
 from anyplace.power.snapshot import schedule_from_policy
 from anyplace.store.models import App, Launch, Machine, Pool, User
@@ -62,10 +62,6 @@ class LaunchView:
     launch: Launch
     ticket: str | None = None
     """The connection ticket, shown only in the answer that makes the launch ready."""
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def start_launch(
@@ -174,7 +170,7 @@ def _place(db: Session, clock: Clock, settings: BrokerSettings, launch: Launch) 
     ticket = secrets.token_urlsafe(32)
     launch.session = session
     launch.state, launch.ready_at = "ready", now
-    launch.ticket_hash = _digest(ticket)
+    launch.ticket_hash = secret_digest(ticket)
     launch.ticket_expires_at = now + timedelta(seconds=settings.ticket_seconds)
     db.flush()
     return LaunchView(launch, ticket)
@@ -186,7 +182,7 @@ def _phase_now(pool: Pool, now: datetime) -> Phase:
 
 def redeem_ticket(db: Session, clock: Clock, *, user: User, launch_id: int, ticket: str) -> Launch:
     """Spend the ticket: it must be this launch's, the caller's, unused and unexpired."""
-    launch = db.scalar(select(Launch).where(Launch.ticket_hash == _digest(ticket)))
+    launch = db.scalar(select(Launch).where(Launch.ticket_hash == secret_digest(ticket)))
     if launch is None or launch.id != launch_id:
         raise TicketRefused("the ticket is not valid for this launch")
     if launch.user_id != user.id:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from anyplace.clock import Clock
 from anyplace.domain import IdentitySource
 from anyplace.errors import AnyplaceError
-from anyplace.identity.ldap import LdapDirectory
+from anyplace.identity.ldap import LdapDirectory, LdapIdentity
+from anyplace.identity.oidc import OidcIdentity
 from anyplace.identity.passwords import verify_password
 from anyplace.identity.throttle import clear_failures, record_failure, retry_after
 from anyplace.store.models import Group, User
@@ -27,6 +28,8 @@ __all__ = [
     "ExternalIdentity",
     "SignInRefused",
     "SignInThrottled",
+    "from_ldap",
+    "from_oidc",
     "provision",
     "sign_in_with_password",
 ]
@@ -142,17 +145,18 @@ def _check(
     if found is None:
         return None
     try:
-        return provision(
-            db,
-            clock,
-            ExternalIdentity(
-                source=IdentitySource.LDAP,
-                external_id=found.dn,
-                username=found.username,
-                name=found.name,
-                email=found.email,
-                groups=found.groups,
-            ),
-        )
+        return provision(db, clock, from_ldap(found))
     except SignInRefused:
         return None
+
+
+def from_ldap(found: LdapIdentity) -> ExternalIdentity:
+    return ExternalIdentity(
+        IdentitySource.LDAP, found.dn, found.username, found.name, found.email, found.groups
+    )
+
+
+def from_oidc(found: OidcIdentity) -> ExternalIdentity:
+    return ExternalIdentity(
+        IdentitySource.OIDC, found.subject, found.username, found.name, found.email, found.groups
+    )

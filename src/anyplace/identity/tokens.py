@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from anyplace.clock import Clock
 from anyplace.store.models import ApiToken, User
 
-__all__ = ["NewToken", "authenticate_token", "create_token", "revoke_tokens_named"]
+__all__ = [
+    "NewToken",
+    "authenticate_token",
+    "create_token",
+    "revoke_tokens_named",
+    "secret_digest",
+]
 
 PREFIX = "ap_"
 USE_RECORDED_EVERY = timedelta(minutes=1)
@@ -30,7 +36,8 @@ class NewToken:
     secret: str
 
 
-def _digest(secret: str) -> str:
+def secret_digest(secret: str) -> str:
+    """What is stored of a high-entropy secret (API token, browser session, launch ticket)."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -41,7 +48,11 @@ def create_token(
         raise ValueError("a token is either an admin token or belongs to a user")
     secret = PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
-        name=name, token_hash=_digest(secret), user=user, is_admin=admin, created_at=clock.now()
+        name=name,
+        token_hash=secret_digest(secret),
+        user=user,
+        is_admin=admin,
+        created_at=clock.now(),
     )
     session.add(token)
     session.flush()
@@ -52,7 +63,7 @@ def authenticate_token(session: Session, clock: Clock, secret: str) -> ApiToken 
     """The live token with this secret, or None; records when it was last used."""
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == secret_digest(secret)))
     now = clock.now()
     if token is None or token.revoked_at is not None:
         return None

@@ -8,7 +8,6 @@ user ends theirs on their next request.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from anyplace.clock import Clock
+from anyplace.identity.tokens import secret_digest
 from anyplace.store.models import User, WebSession
 
 __all__ = [
@@ -45,17 +45,13 @@ class NewWebSession:
     """Goes into the cookie; never stored."""
 
 
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def start_session(
     db: Session, clock: Clock, user: User, *, method: str, limits: SessionLimits
 ) -> NewWebSession:
     now = clock.now()
     secret = secrets.token_urlsafe(32)
     row = WebSession(
-        token_hash=_digest(secret),
+        token_hash=secret_digest(secret),
         user=user,
         csrf_token=secrets.token_urlsafe(32),
         method=method,
@@ -74,7 +70,7 @@ def find_session(
     """The live session for this cookie, or None (unknown, ended, idle too long, user disabled)."""
     if not secret:
         return None
-    row = db.scalar(select(WebSession).where(WebSession.token_hash == _digest(secret)))
+    row = db.scalar(select(WebSession).where(WebSession.token_hash == secret_digest(secret)))
     now = clock.now()
     if row is None or row.revoked_at is not None or row.expires_at <= now:
         return None

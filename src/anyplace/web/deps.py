@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -13,7 +14,15 @@ from anyplace.clock import Clock
 from anyplace.identity.tokens import authenticate_token
 from anyplace.store.models import User
 
-__all__ = ["Caller", "DbSession", "Principal", "get_clock", "get_db", "require_admin"]
+__all__ = [
+    "Caller",
+    "DbSession",
+    "Principal",
+    "capacity_asker",
+    "get_clock",
+    "get_db",
+    "require_admin",
+]
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -73,3 +82,19 @@ def require_admin(caller: Caller) -> Principal:
     if not caller.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="this needs an admin token")
     return caller
+
+
+def capacity_asker(request: Request) -> Callable[[str], object] | None:
+    """Start on demand without waiting: the controller plans once this request has committed.
+
+    Planning inside the request would need a second transaction while the
+    request's own is open, which SQLite (one writer) cannot give.
+    """
+    controller = request.app.state.controller
+    if controller is None:
+        return None
+
+    def ask(pool: str) -> None:
+        threading.Thread(target=controller.request_capacity, args=(pool,), daemon=True).start()
+
+    return ask

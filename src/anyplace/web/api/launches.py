@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -21,10 +19,9 @@ from anyplace.broker.launch import (
 )
 from anyplace.config import BrokerSettings
 from anyplace.errors import AnyplaceError, NotFound
-from anyplace.power.controller import PowerController
 from anyplace.store.models import User
 from anyplace.web.api.paging import API_PREFIX
-from anyplace.web.deps import Caller, DbSession, get_clock
+from anyplace.web.deps import Caller, DbSession, capacity_asker, get_clock
 
 __all__ = ["router"]
 
@@ -62,21 +59,6 @@ def _settings(request: Request) -> BrokerSettings:
     return settings
 
 
-def _asker(controller: PowerController | None) -> Callable[[str], object] | None:
-    """Start on demand without waiting: the controller plans once this request has committed.
-
-    Planning inside the request would need a second transaction while the
-    request's own is open, which SQLite (one writer) cannot give.
-    """
-    if controller is None:
-        return None
-
-    def ask(pool: str) -> None:
-        threading.Thread(target=controller.request_capacity, args=(pool,), daemon=True).start()
-
-    return ask
-
-
 def _out(view: LaunchView) -> LaunchOut:
     launch = view.launch
     host = launch.session.machine.name if launch.session and launch.session.machine else None
@@ -102,7 +84,6 @@ def create_launch(
     request: Request, body: LaunchRequest, db: DbSession, caller: Caller
 ) -> LaunchOut:
     """Open an app for the caller; `starting` means poll GET /launches/{id} until `ready`."""
-    controller = request.app.state.controller
     try:
         view = start_launch(
             db,
@@ -111,7 +92,7 @@ def create_launch(
             user=_user(caller),
             app_slug=body.app,
             client=body.client,
-            request_capacity=_asker(controller),
+            request_capacity=capacity_asker(request),
         )
     except NotEntitled as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None

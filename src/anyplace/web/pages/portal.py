@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
@@ -26,7 +25,7 @@ from anyplace.config import BrokerSettings
 from anyplace.domain import SessionState
 from anyplace.errors import AnyplaceError, NotFound
 from anyplace.store.models import Session as UserSession
-from anyplace.web.deps import DbSession, get_clock
+from anyplace.web.deps import DbSession, capacity_asker, get_clock
 from anyplace.web.i18n import current_locale
 from anyplace.web.i18n import gettext_ as _
 from anyplace.web.pages.auth import CsrfChecked, Signed
@@ -70,17 +69,6 @@ def favourite(
     return render(request, "portal/_catalog.html", {"catalog": catalog, "q": q})
 
 
-def _asker(request: Request) -> object:
-    controller = request.app.state.controller
-    if controller is None:
-        return None
-
-    def ask(pool: str) -> None:
-        threading.Thread(target=controller.request_capacity, args=(pool,), daemon=True).start()
-
-    return ask
-
-
 def _launch_target(view: LaunchView) -> str:
     target = f"/launches/{view.launch.id}"
     return f"{target}?ticket={view.ticket}" if view.ticket else target
@@ -102,7 +90,7 @@ def launch(
             user=me.user,
             app_slug=slug,
             client=client if client in ("rdp", "html5") else "html5",
-            request_capacity=_asker(request),  # type: ignore[arg-type]
+            request_capacity=capacity_asker(request),
         )
     except NotEntitled:
         raise HTTPException(status.HTTP_403_FORBIDDEN, _("You may not use this app.")) from None

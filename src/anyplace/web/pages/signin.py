@@ -10,13 +10,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from anyplace.audit import record
 from anyplace.config import Settings
-from anyplace.domain import IdentitySource
 from anyplace.errors import AnyplaceError
 from anyplace.identity.oidc import OidcError, PendingSignIn
 from anyplace.identity.signin import (
-    ExternalIdentity,
     SignInRefused,
     SignInThrottled,
+    from_oidc,
     provision,
     sign_in_with_password,
 )
@@ -162,18 +161,7 @@ def oidc_callback(request: Request, db: DbSession) -> Response:
     pending = PendingSignIn(**stored)
     try:
         found = client.finish(dict(request.query_params), pending, _redirect_uri(request))
-        user = provision(
-            db,
-            get_clock(request),
-            ExternalIdentity(
-                source=IdentitySource.OIDC,
-                external_id=found.subject,
-                username=found.username,
-                name=found.name,
-                email=found.email,
-                groups=found.groups,
-            ),
-        )
+        user = provision(db, get_clock(request), from_oidc(found))
     except (OidcError, SignInRefused) as exc:
         message = _("The sign-in was refused: %(reason)s") % {"reason": str(exc)}
         return _login_page(request, next_url="/", error=message, status_code=400)
