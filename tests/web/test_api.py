@@ -11,7 +11,7 @@ from anyplace.clock import VirtualClock
 from anyplace.domain import PowerState, SessionState
 from anyplace.identity.tokens import create_token, revoke_tokens_named
 from anyplace.store.access import Store
-from anyplace.store.models import Machine, Session, User
+from anyplace.store.models import AuditEvent, Machine, Pool, Session, User
 from tests.web.conftest import bearer, user_headers
 
 
@@ -153,3 +153,34 @@ def test_openapi_describes_the_api(client: TestClient) -> None:
     assert {"/api/v1/apps", "/api/v1/pools", "/api/v1/hosts", "/api/v1/sessions"} <= set(
         spec["paths"]
     )
+
+
+def test_admin_actions_through_the_api_are_audited(
+    client: TestClient, admin_headers: dict[str, str], demo_store: Store, clock: VirtualClock
+) -> None:
+    with demo_store.transaction() as session:
+        host = session.scalars(select(Machine).where(Machine.name == "gen-01")).one()
+        user = session.scalars(select(User).order_by(User.id)).first()
+        assert user is not None
+        row = Session(
+            user_id=user.id,
+            pool_id=session.scalars(select(Pool.id).where(Pool.name == "generel")).one(),
+            machine_id=host.id,
+            state=SessionState.ACTIVE,
+            apps=["word"],
+            external_id="4",
+            created_at=clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        session_id = row.id
+    assert client.delete(f"/api/v1/sessions/{session_id}", headers=admin_headers).status_code == 202
+    token = client.post("/api/v1/hosts/gen-02/enrolment-token", headers=admin_headers)
+    assert token.status_code == 200
+    with demo_store.sessions() as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        assert [(e.action, e.object_id) for e in events] == [
+            ("session-logoff", str(session_id)),
+            ("host-enrolment-token", "gen-02"),
+        ]
+        assert token.json()["token"] not in str([e.details for e in events]), "no secret in the log"

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
+from anyplace.audit import record
 from anyplace.broker.agents import (
     AgentRefused,
     Heartbeat,
@@ -126,11 +127,21 @@ class TokenOut(BaseModel):
 
 
 @router.post("/hosts/{name}/enrolment-token", response_model=TokenOut)
-def host_enrolment_token(request: Request, name: str, db: DbSession, _: Admin) -> TokenOut:
+def host_enrolment_token(request: Request, name: str, db: DbSession, admin: Admin) -> TokenOut:
+    clock = get_clock(request)
     try:
-        return TokenOut(host=name, token=create_enrolment_token(db, get_clock(request), name))
+        token = create_enrolment_token(db, clock, name)
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    record(
+        db,
+        clock,
+        actor=admin.name,
+        action="host-enrolment-token",
+        object_type="host",
+        object_id=name,
+    )
+    return TokenOut(host=name, token=token)
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_202_ACCEPTED)
@@ -140,7 +151,18 @@ def log_off(request: Request, session_id: int, db: DbSession, caller: Caller) ->
     mine = row is not None and caller.user is not None and row.user_id == caller.user.id
     if row is None or not (mine or caller.is_admin):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no session {session_id}")
+    clock = get_clock(request)
     try:
-        return {"status": request_logoff(db, get_clock(request), row, caller.name)}
+        outcome = request_logoff(db, clock, row, caller.name)
     except SessionEnded as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if not mine:
+        record(
+            db,
+            clock,
+            actor=caller.name,
+            action="session-logoff",
+            object_type="session",
+            object_id=row.id,
+        )
+    return {"status": outcome}
