@@ -21,6 +21,7 @@ def record(
     object_type: str | None = None,
     object_id: str | int | None = None,
     details: dict[str, Any] | None = None,
+    subject: str | None = None,
 ) -> AuditEvent:
     event = AuditEvent(
         at=clock.now(),
@@ -29,6 +30,7 @@ def record(
         object_type=object_type,
         object_id=None if object_id is None else str(object_id),
         details=details or {},
+        subject=subject,
     )
     db.add(event)
     return event

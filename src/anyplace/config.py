@@ -26,6 +26,7 @@ __all__ = [
     "CloudSettings",
     "DatabaseSettings",
     "LdapSettings",
+    "MicroappSettings",
     "OidcSettings",
     "PowerSettings",
     "ServerSettings",
@@ -154,6 +155,21 @@ class LdapSettings(_Section):
     timeout_seconds: float = Field(default=5, gt=0, le=60)
 
 
+class MicroappSettings(_Section):
+    """Microapps: where their definitions are, and how their deliveries run."""
+
+    folder: str | None = None
+    """A folder of microapp YAML files (and connectors.yaml); none: microapps are off."""
+    secret_key: SecretStr | None = None
+    """Encrypts the connectors' secrets in the store (a Fernet key: `anyplace secret key`)."""
+    workers: int = Field(default=4, ge=0, le=64)
+    """Delivery threads in this process (0: none, e.g. on web-only replicas)."""
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    batch: int = Field(default=20, ge=1, le=500)
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    """Submitted values are deleted after this; who, when and where it went are kept."""
+
+
 class Settings(BaseSettings):
     """The whole configuration of one anyplace process."""
 
@@ -173,6 +189,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     oidc: OidcSettings = OidcSettings()
     ldap: LdapSettings = LdapSettings()
+    microapps: MicroappSettings = MicroappSettings()
 
     @classmethod
     def settings_customise_sources(

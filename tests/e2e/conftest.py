@@ -7,20 +7,19 @@ axe-core, the accessibility engine, comes from npm (tests/node).
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from anyplace.clock import VirtualClock
 from anyplace.store.access import Store
 from anyplace.web.app import create_app
+from tests.peers.asgi import serve_asgi
 from tests.peers.processes import NODE_DIR, free_port, require_tool
 from tests.web.portal.conftest import (
     PASSWORD,
@@ -60,20 +59,9 @@ class LiveServer:
     clock: VirtualClock
 
 
-@contextmanager
-def serve_app(app: FastAPI, port: int) -> Iterator[str]:
+def serve_app(app: FastAPI, port: int) -> AbstractContextManager[str]:
     """Serve `app` with uvicorn on `port` in a thread until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    waiter = threading.Event()
-    while not server.started and thread.is_alive():  # uvicorn's own "listening" flag
-        waiter.wait(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    return serve_asgi(app, port)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from anyplace.store.models.identity import (
     User,
     WebSession,
 )
+from anyplace.store.models.microapps import ConnectorSecret, Delivery, Submission
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -35,6 +36,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Category",
+    "ConnectorSecret",
+    "Delivery",
     "EnrolmentToken",
     "Favourite",
     "Group",
@@ -49,6 +52,7 @@ __all__ = [
     "SchedulePhase",
     "ServerGroup",
     "Session",
+    "Submission",
     "User",
     "VmSize",
     "WebSession",

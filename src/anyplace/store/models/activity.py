@@ -144,3 +144,5 @@ class AuditEvent(Base):
     object_type: Mapped[str | None] = mapped_column(String(64))
     object_id: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    subject: Mapped[str | None] = mapped_column(String(16), index=True)
+    """The person (CPR number) whose data was touched, for the GDPR access report."""
