@@ -27,6 +27,7 @@ from anyplace.errors import AnyplaceError
 from anyplace.identity.local import add_local_user, find_user
 from anyplace.identity.tokens import create_token
 from anyplace.importer import LoadSummary, apply_dataset, read_dataset
+from anyplace.microapps.cli import make_audit_app, make_microapps_app, make_secret_app
 from anyplace.power.cli import make_power_app
 from anyplace.sim.cli import simulate, trace_app
 from anyplace.store.access import Store, open_store
@@ -70,6 +71,9 @@ class _State:
 state = _State()
 app.add_typer(make_power_app(state.settings), name="power")
 app.add_typer(trace_app, name="trace")
+app.add_typer(make_microapps_app(state.settings), name="microapps")
+app.add_typer(make_secret_app(state.settings), name="secret")
+app.add_typer(make_audit_app(state.settings), name="audit")
 app.command("simulate")(simulate)
 
 

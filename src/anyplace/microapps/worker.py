@@ -33,8 +33,9 @@ from anyplace.store.models import Delivery
 __all__ = ["DeliveryWorker", "Tally", "replay"]
 
 log = logging.getLogger(__name__)
-CLAIM_MARGIN = timedelta(seconds=30)
-"""A claim lasts the call's timeout and this much more, then another worker may take it."""
+CLAIM_MARGIN = timedelta(seconds=5)
+"""A claim lasts the call's timeout (httpx enforces it) and this much more; then another
+worker may take the delivery."""
 
 
 @dataclass

@@ -1,0 +1,70 @@
+"""Putting the microapps together from the configuration: the library, connectors, workers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anyplace.clock import Clock
+from anyplace.config import MicroappSettings
+from anyplace.connectors.base import Connector
+from anyplace.connectors.registry import build_connector
+from anyplace.errors import ConfigError, Permanent
+from anyplace.microapps.definitions import Library, read_library
+from anyplace.microapps.secrets import SecretStore
+from anyplace.microapps.worker import DeliveryWorker
+from anyplace.store.access import Store
+
+__all__ = ["Microapps"]
+
+
+@dataclass
+class Microapps:
+    """The loaded library and the connectors built from it (lazily, once each)."""
+
+    store: Store
+    clock: Clock
+    settings: MicroappSettings
+    library: Library
+    secrets: SecretStore
+    _connectors: dict[str, Connector] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def load(cls, store: Store, clock: Clock, settings: MicroappSettings) -> Microapps:
+        if not settings.folder:
+            raise ConfigError("[microapps] folder is not set")
+        key = settings.secret_key.get_secret_value() if settings.secret_key else None
+        return cls(
+            store, clock, settings, read_library(Path(settings.folder)), SecretStore(store, key)
+        )
+
+    def connector(self, name: str) -> Connector:
+        with self._lock:
+            if name not in self._connectors:
+                spec = self.library.connectors.get(name)
+                if spec is None:
+                    raise Permanent(f"no connector {name!r}")
+                self._connectors[name] = build_connector(spec, self.secrets.get)
+            return self._connectors[name]
+
+    def worker(self) -> DeliveryWorker:
+        return DeliveryWorker(self.store, self.clock, self.connector, batch=self.settings.batch)
+
+    def run_workers(self, stop: threading.Event) -> list[threading.Thread]:
+        threads = []
+        for number in range(self.settings.workers):
+            thread = threading.Thread(
+                target=self.worker().run,
+                args=(stop, self.settings.poll_seconds),
+                name=f"delivery-{number}",
+                daemon=True,
+            )
+            thread.start()
+            threads.append(thread)
+        return threads
+
+    def close(self) -> None:
+        for connector in self._connectors.values():
+            connector.close()
