@@ -132,5 +132,6 @@ def test_killing_the_worker_mid_batch_loses_nothing_and_repeats_nothing(
     assert all(count >= 1 for count in target.requests.values())
     resent = sum(count - 1 for count in target.requests.values())
     print(
-        f"killed with {in_flight} claimed, {at_kill}/{total} applied; {resent} sent again after the crash"
+        f"killed with {in_flight} claimed, {at_kill}/{total} applied;"
+        f" {resent} sent again after the crash"
     )
