@@ -3,6 +3,8 @@ keys, and it can be told to fail for a while or to need a bearer token."""
 
 from __future__ import annotations
 
+import base64
+import secrets
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -21,15 +23,44 @@ class Target:
     """Counts every request per idempotency key, and applies each key's effect once."""
 
     token: str | None = None
+    basic: tuple[str, str] | None = None
+    clients: dict[str, str] = field(default_factory=dict)
+    """OAuth2 clients (id -> secret) that may get a token at /oauth/token."""
+    issued: list[str] = field(default_factory=list)
     fail_next: int = 0
     fail_status: int = 503
     requests: Counter[str] = field(default_factory=Counter)
     applied: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _authorised(self, request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        if self.token and header != f"Bearer {self.token}":
+            return False
+        if self.basic:
+            expected = base64.b64encode(f"{self.basic[0]}:{self.basic[1]}".encode()).decode()
+            if header != f"Basic {expected}":
+                return False
+        if self.clients:
+            return header.removeprefix("Bearer ") in self.issued
+        return True
+
+    async def token_endpoint(self, request: Request) -> JSONResponse:
+        """OAuth2 client credentials (RFC 6749 4.4), the client authenticated with Basic."""
+        form = await request.form()
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        client_id, _, secret = base64.b64decode(encoded or "").decode().partition(":")
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        if scheme != "Basic" or self.clients.get(client_id) != secret:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        token = secrets.token_urlsafe(16)
+        self.issued.append(token)
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+
     async def handle(self, request: Request) -> JSONResponse:
         key = request.headers.get("idempotency-key", "")
-        if self.token and request.headers.get("authorization") != f"Bearer {self.token}":
+        if not self._authorised(request):
             return JSONResponse({"error": "unauthorized"}, status_code=401)
         body = await request.json()
         with self.lock:
@@ -43,4 +74,9 @@ class Target:
         return JSONResponse({"id": key}, status_code=201)
 
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/{path:path}", self.handle, methods=["POST", "PUT"])])
+        return Starlette(
+            routes=[
+                Route("/oauth/token", self.token_endpoint, methods=["POST"]),
+                Route("/{path:path}", self.handle, methods=["POST", "PUT"]),
+            ]
+        )

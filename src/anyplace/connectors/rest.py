@@ -10,6 +10,7 @@ request (the rendered mapping) may carry `path` (appended to the URL), `query`,
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Mapping
@@ -24,6 +25,17 @@ __all__ = ["RestConnector"]
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
+def _tls_context(tls: Mapping[str, Any]) -> ssl.SSLContext:
+    """The system's trust store (or `ca`), and the client certificate if there is one."""
+    try:
+        context = ssl.create_default_context(cafile=tls.get("ca") or None)
+        if tls.get("cert"):
+            context.load_cert_chain(str(tls["cert"]), str(tls.get("key") or tls["cert"]))
+    except (OSError, ssl.SSLError) as exc:
+        raise Permanent(f"the TLS files cannot be used: {exc}") from None
+    return context
+
+
 class RestConnector:
     def __init__(
         self, settings: Mapping[str, Any], *, transport: httpx.BaseTransport | None = None
@@ -34,10 +46,9 @@ class RestConnector:
         self.method = str(settings.get("method", "POST")).upper()
         self.headers = {str(k): str(v) for k, v in (settings.get("headers") or {}).items()}
         self.auth = dict(settings.get("auth") or {})
-        tls = dict(settings.get("tls") or {})
-        cert = (tls["cert"], tls["key"]) if tls.get("cert") and tls.get("key") else None
-        verify: str | bool = tls.get("ca") or True
-        self._client = httpx.Client(cert=cert, verify=verify, transport=transport)
+        self._client = httpx.Client(
+            verify=_tls_context(dict(settings.get("tls") or {})), transport=transport
+        )
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
 
