@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_mutual_tls_with_a_client_certificate(tmp_path: Path) -> None:
         (tmp_path / f"{name}.pem").write_bytes(pem.certificate)
         (tmp_path / f"{name}.key").write_bytes(pem.key)
     target = Target()
-    tls_server = {
+    tls_server: dict[str, Any] = {
         "ssl_certfile": str(tmp_path / "server.pem"),
         "ssl_keyfile": str(tmp_path / "server.key"),
         "ssl_ca_certs": str(tmp_path / "client.pem"),
