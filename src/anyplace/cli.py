@@ -22,12 +22,13 @@ from anyplace.catalog.pools import list_pools
 from anyplace.catalog.queries import list_apps
 from anyplace.clock import SystemClock
 from anyplace.config import Settings, load_settings
-from anyplace.demo import prepare_demo
+from anyplace.demo import demo_data_dir, prepare_demo, prepare_microapps_demo
 from anyplace.errors import AnyplaceError
 from anyplace.identity.local import add_local_user, find_user
 from anyplace.identity.tokens import create_token
 from anyplace.importer import LoadSummary, apply_dataset, read_dataset
 from anyplace.microapps.cli import make_audit_app, make_microapps_app, make_secret_app
+from anyplace.microapps.secrets import new_key
 from anyplace.power.cli import make_power_app
 from anyplace.sim.cli import simulate, trace_app
 from anyplace.store.access import Store, open_store
@@ -312,12 +313,22 @@ def demo(
             ),
             "power": base.power.model_copy(update={"tick_seconds": 15}),
             "auth": base.auth.model_copy(update={"demo_accounts": True}),
+            "microapps": base.microapps.model_copy(
+                update={
+                    "folder": base.microapps.folder or str(demo_data_dir("microapps")),
+                    "secret_key": base.microapps.secret_key or SecretStr(new_key()),
+                }
+            ),
         }
     )
     store = open_store(settings)
     upgrade(store.engine)
     with err.status("loading the demo municipality ..."):
         summary, access = prepare_demo(store, SystemClock())
+        key = settings.microapps.secret_key
+        assert key is not None
+        payroll = db.with_name(db.stem + "-payroll.db")
+        prepare_microapps_demo(store, SystemClock(), key.get_secret_value(), payroll)
     if summary is not None:
         _print_summary(summary)
     out.print(f"\n[bold]anyplace demo[/bold] on {url}  (database: {db})", soft_wrap=True)

@@ -16,20 +16,50 @@ from anyplace.importer import LoadSummary, apply_dataset, read_dataset
 from anyplace.store.access import Store
 from anyplace.store.models import Group, User
 
-__all__ = ["DEMO_PASSWORD", "DEMO_TOKEN_NAME", "DemoAccess", "demo_data_dir", "prepare_demo"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_TOKEN_NAME",
+    "DemoAccess",
+    "demo_data_dir",
+    "prepare_demo",
+    "prepare_microapps_demo",
+]
 
 DEMO_TOKEN_NAME = "demo"  # noqa: S105 (a label, not a secret)
 
 
-def demo_data_dir() -> Path:
-    """The packaged copy in a wheel, else the repository's examples/municipality."""
-    packaged = resources.files("anyplace").joinpath("demo_data/municipality")
+def demo_data_dir(name: str = "municipality") -> Path:
+    """The packaged copy in a wheel, else the repository's examples/<name>."""
+    packaged = resources.files("anyplace").joinpath(f"demo_data/{name}")
     if packaged.is_dir():
         return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "examples" / "municipality"
+    checkout = Path(__file__).resolve().parents[2] / "examples" / name
     if checkout.is_dir():
         return checkout
-    raise AnyplaceError("the demo municipality's files are not installed")
+    raise AnyplaceError(f"the demo's {name} files are not installed")
+
+
+def prepare_microapps_demo(store: Store, clock: Clock, key: str, payroll: Path) -> None:
+    """The secrets the example connectors name, and the payroll database they write to."""
+    from sqlalchemy import Column, MetaData, String, Table, create_engine  # noqa: PLC0415
+
+    from anyplace.microapps.secrets import SecretStore  # noqa: PLC0415
+
+    payroll_url = f"sqlite:///{payroll.resolve()}"
+    engine = create_engine(payroll_url)
+    Table(
+        "new_employees",
+        MetaData(),
+        Column("cpr", String(11), primary_key=True),
+        Column("name", String(200)),
+        Column("department", String(64)),
+        Column("start_date", String(10)),
+    ).create(engine, checkfirst=True)
+    engine.dispose()
+    secrets = SecretStore(store, key)
+    with store.transaction() as session:
+        secrets.set(session, clock, "payroll_db_url", payroll_url)
+        secrets.set(session, clock, "it_tickets_token", "demo-token")
 
 
 DEMO_USERS = ("hjemmepleje", "jobcenter")

@@ -14,6 +14,7 @@ from anyplace.connectors.rest import RestConnector
 from anyplace.microapps.definitions import Library
 from anyplace.microapps.forms import FormErrors
 from anyplace.microapps.outbox import submit
+from anyplace.microapps.retention import apply_retention
 from anyplace.microapps.worker import DeliveryWorker, replay
 from anyplace.store.access import Store
 from anyplace.store.models import AuditEvent, Delivery, Submission
@@ -180,3 +181,26 @@ def test_the_breaker_holds_deliveries_back_from_a_target_that_keeps_failing(
     clock.advance(timedelta(minutes=30))
     work.run_once()
     assert sum(served.requests.values()) >= requests_when_open + 1
+
+
+def test_retention_deletes_the_values_and_keeps_who_when_and_where(
+    store: Store, clock: VirtualClock, library: Library, target: tuple[Target, str]
+) -> None:
+    _, url = target
+    with store.transaction() as session:
+        old = submit(session, clock, library, "flytning", by="mette", values=MOVE).id
+    worker(store, clock, url).run_once()
+    clock.advance(timedelta(days=29))
+    with store.transaction() as session:
+        recent = submit(session, clock, library, "flytning", by="mette", values=MOVE).id
+    clock.advance(timedelta(days=2))
+    assert apply_retention(store, clock, days=30) == 1, "only the delivered one older than 30 days"
+    with store.sessions() as session:
+        gone = session.get(Submission, old)
+        assert gone is not None
+        assert gone.payload is None
+        assert (gone.submitted_by, gone.person) == ("mette", "010170-1235")
+        assert all(d.request is None and d.state == "delivered" for d in gone.deliveries)
+        kept = session.get(Submission, recent)
+        assert kept is not None
+        assert kept.payload is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,13 +11,20 @@ from anyplace.clock import Clock
 from anyplace.config import MicroappSettings
 from anyplace.connectors.base import Connector
 from anyplace.connectors.registry import build_connector
-from anyplace.errors import ConfigError, Permanent
+from anyplace.errors import ConfigError, DataFileError, Permanent
 from anyplace.microapps.definitions import Library, read_library
+from anyplace.microapps.retention import apply_retention
 from anyplace.microapps.secrets import SecretStore
 from anyplace.microapps.worker import DeliveryWorker
 from anyplace.store.access import Store
 
 __all__ = ["Microapps"]
+
+log = logging.getLogger(__name__)
+
+
+def _stamp(folder: Path) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((p.name, p.stat().st_mtime) for p in folder.glob("*.yaml")))
 
 
 @dataclass
@@ -39,6 +47,46 @@ class Microapps:
         return cls(
             store, clock, settings, read_library(Path(settings.folder)), SecretStore(store, key)
         )
+
+    def reload(self) -> list[str]:
+        """Read the folder again; an invalid folder is refused and the last valid one kept.
+
+        Returns the problems (empty when the new version was taken). Connectors
+        are rebuilt lazily, since their settings may have changed.
+        """
+        try:
+            library = read_library(Path(self.settings.folder or ""))
+        except DataFileError as exc:
+            problems = [str(p) for p in getattr(exc, "problems", [exc])]
+            for problem in problems:
+                log.error("microapps: keeping the last valid version: %s", problem)
+            return problems
+        with self._lock:
+            self.library = library
+            old, self._connectors = self._connectors, {}
+        for connector in old.values():
+            connector.close()
+        return []
+
+    def watch(self, stop: threading.Event, every: float = 10.0) -> None:
+        """Reload when a file in the folder changes (the IT department deploys from git)."""
+        folder = Path(self.settings.folder or "")
+        seen = _stamp(folder)
+        while not stop.wait(every):
+            stamp = _stamp(folder)
+            if stamp != seen:
+                seen = stamp
+                self.reload()
+
+    def keep_retention(self, stop: threading.Event, every: float = 3600.0) -> None:
+        """Delete submitted values past the retention period, hourly."""
+        while True:
+            try:
+                apply_retention(self.store, self.clock, self.settings.retention_days)
+            except Exception:
+                log.exception("microapps: retention failed; trying again later")
+            if stop.wait(every):
+                return
 
     def connector(self, name: str) -> Connector:
         with self._lock:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
@@ -23,6 +23,7 @@ from anyplace.clouds.registry import build_providers
 from anyplace.config import Settings
 from anyplace.identity.ldap import LdapDirectory
 from anyplace.identity.oidc import OidcClient
+from anyplace.microapps.service import Microapps
 from anyplace.power.controller import PowerController
 from anyplace.store.access import Store
 from anyplace.store.engine import make_engine, make_session_factory, redact_url
@@ -35,7 +36,9 @@ from anyplace.web.api import power as power_api
 from anyplace.web.api import sessions as sessions_api
 from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 from anyplace.web.pages import demo as demo_pages
+from anyplace.web.pages import demo_targets
 from anyplace.web.pages.auth import SignInRequired
+from anyplace.web.pages.demo_targets import DemoTargets
 from anyplace.web.pages.rendering import render
 from anyplace.web.security import SecurityMiddleware
 
@@ -56,33 +59,11 @@ def create_app(
     store = Store(engine, sessions, redact_url(settings.database.url))
     clock = clock or SystemClock()
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if not (background and settings.power.enabled):
-            yield
-            return
-        providers = build_providers(settings.cloud, store, clock)
-        lost_after = timedelta(minutes=settings.broker.lost_after_minutes)
-        controller = PowerController(store, providers, clock, settings.power, lost_after=lost_after)
-        stop = threading.Event()
-        loop = threading.Thread(target=controller.run, args=(stop,), name="power", daemon=True)
-        loop.start()
-        app.state.controller = controller
-        if settings.broker.simulated_agents_url:
-            hosts = SimulatedHosts(
-                store,
-                clock,
-                settings.broker.simulated_agents_url,
-                settings.broker.heartbeat_seconds,
-            )
-            threading.Thread(target=hosts.run, args=(stop,), name="agents", daemon=True).start()
-        try:
-            yield
-        finally:
-            stop.set()
-            loop.join(timeout=30)
-            for provider in providers.values():
-                provider.close()
+    microapps = (
+        Microapps.load(store, clock, settings.microapps) if settings.microapps.folder else None
+    )
+
+    lifespan = _lifespan(settings, store, clock, microapps, background=background)
 
     app = FastAPI(
         title="anyplace",
@@ -97,6 +78,7 @@ def create_app(
     app.state.store = store
     app.state.clock = clock
     app.state.controller = None
+    app.state.microapps = microapps
     app.state.metrics = Metrics(sessions, clock, settings.broker.heartbeat_seconds)
     _add_sign_in(app, settings, demo_accounts or [])
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
@@ -107,10 +89,70 @@ def create_app(
         app.include_router(api.router)
     app.include_router(pages.router)
     if settings.auth.demo_accounts:
+        app.state.demo_targets = DemoTargets()
         app.include_router(demo_pages.router)
+        app.include_router(demo_targets.router)
     app.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app
+
+
+def _lifespan(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    microapps: Microapps | None,
+    *,
+    background: bool,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The loops that run beside the web app: the power controller, the simulated agents
+    (demo), and the microapps' delivery workers, folder watcher and retention."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        threads: list[threading.Thread] = []
+        providers = {}
+        if background and settings.power.enabled:
+            providers = build_providers(settings.cloud, store, clock)
+            lost_after = timedelta(minutes=settings.broker.lost_after_minutes)
+            controller = PowerController(
+                store, providers, clock, settings.power, lost_after=lost_after
+            )
+            threads.append(_start(controller.run, stop, "power"))
+            app.state.controller = controller
+            if settings.broker.simulated_agents_url:
+                hosts = SimulatedHosts(
+                    store,
+                    clock,
+                    settings.broker.simulated_agents_url,
+                    settings.broker.heartbeat_seconds,
+                )
+                _start(hosts.run, stop, "agents")
+        if background and microapps is not None:
+            threads += microapps.run_workers(stop)
+            _start(microapps.watch, stop, "microapps-watch")
+            _start(microapps.keep_retention, stop, "microapps-retention")
+        try:
+            yield
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=30)
+            for provider in providers.values():
+                provider.close()
+            if microapps is not None:
+                microapps.close()
+
+    return lifespan
+
+
+def _start(
+    target: Callable[[threading.Event], object], stop: threading.Event, name: str
+) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread
 
 
 def _add_sign_in(
