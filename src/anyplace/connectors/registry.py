@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from anyplace.connectors.base import Connector, Permanent, SecretLookup, resolve_all
+from anyplace.connectors.files import FileConnector
 from anyplace.connectors.rest import RestConnector
+from anyplace.connectors.smtp import SmtpConnector
+from anyplace.connectors.soap import SoapConnector
 from anyplace.connectors.sql import SqlConnector
 from anyplace.microapps.definitions import ConnectorSpec
 
@@ -16,4 +19,10 @@ def build_connector(spec: ConnectorSpec, secrets: SecretLookup) -> Connector:
         return RestConnector(settings)
     if spec.kind == "sql":
         return SqlConnector(settings)
-    raise Permanent(f"the {spec.kind} connector is not available in this version")
+    if spec.kind == "soap":
+        return SoapConnector(settings)
+    if spec.kind == "smtp":
+        return SmtpConnector(settings)
+    if spec.kind == "file":
+        return FileConnector(settings)
+    raise Permanent(f"no connector of kind {spec.kind!r}")
