@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
@@ -38,11 +40,13 @@ from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoin
 from anyplace.web.pages import demo as demo_pages
 from anyplace.web.pages import demo_targets
 from anyplace.web.pages.auth import SignInRequired
-from anyplace.web.pages.demo_targets import DemoTargets
+from anyplace.web.pages.demo_targets import DemoTargets, MailSink
 from anyplace.web.pages.rendering import render
 from anyplace.web.security import SecurityMiddleware
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -129,6 +133,7 @@ def _lifespan(
                     settings.broker.heartbeat_seconds,
                 )
                 _start(hosts.run, stop, "agents")
+        sink = _mail_sink(app) if background and microapps and settings.auth.demo_accounts else None
         if background and microapps is not None:
             threads += microapps.run_workers(stop)
             _start(microapps.watch, stop, "microapps-watch")
@@ -143,8 +148,26 @@ def _lifespan(
                 provider.close()
             if microapps is not None:
                 microapps.close()
+            if sink is not None:
+                sink.stop()
 
     return lifespan
+
+
+DEMO_SMTP_PORT = 8025
+
+
+def _mail_sink(app: FastAPI) -> Controller | None:
+    """Demo only: receive the example microapp's welcome e-mails (examples/microapps)."""
+    controller = Controller(
+        MailSink(app.state.demo_targets), hostname="127.0.0.1", port=DEMO_SMTP_PORT
+    )
+    try:
+        controller.start()
+    except (OSError, RuntimeError) as exc:
+        log.warning("demo mail sink not started on port %s: %s", DEMO_SMTP_PORT, exc)
+        return None
+    return controller
 
 
 def _start(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from email import message_from_bytes
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from anyplace.web.pages.auth import Signed
 from anyplace.web.pages.rendering import render
 
-__all__ = ["DemoTargets", "router"]
+__all__ = ["DemoTargets", "MailSink", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,3 +56,21 @@ def show(request: Request, _: Signed) -> HTMLResponse:
     return render(
         request, "demo_targets.html", {"received": list(reversed(_targets(request).received))}
     )
+
+
+class MailSink:
+    """aiosmtpd's handler: a received mail becomes a row on /demo/targets."""
+
+    def __init__(self, targets: DemoTargets) -> None:
+        self.targets = targets
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.original_content or b"")
+        body = {
+            "to": message["To"],
+            "subject": message["Subject"],
+            "message_id": message["Message-ID"],
+        }
+        with self.targets.lock:
+            self.targets.received.append({"system": "mail", "path": "", "key": "", "body": body})
+        return "250 OK"
