@@ -23,7 +23,12 @@ def test_the_examples_are_valid() -> None:
     library = read_library(EXAMPLES)
     assert set(library.microapps) == {"ny-medarbejder", "flytning"}
     new_employee = library.microapps["ny-medarbejder"]
-    assert [t.name for t in new_employee.targets] == ["katalog", "loen", "it-bestilling", "velkomst"]
+    assert [t.name for t in new_employee.targets] == [
+        "katalog",
+        "loen",
+        "it-bestilling",
+        "velkomst",
+    ]
     assert new_employee.person_field == "cpr"
     assert len(library.versions["ny-medarbejder"]) == 16
 
