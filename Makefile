@@ -39,6 +39,7 @@ bench: install-dev
 	$(BIN)/python bench/simulate.py
 	$(BIN)/python bench/launch_storm.py
 	$(BIN)/python bench/portal.py
+	$(BIN)/python bench/microapps.py
 
 lint:
 	$(BIN)/ruff check src tests examples bench tools

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import TemplateError
+from jinja2 import Template, TemplateError
 from sqlalchemy.orm import Session
 
 from anyplace.audit import record
@@ -27,9 +28,20 @@ __all__ = ["render_request", "submit"]
 _ENV = template_env()
 
 
+@lru_cache(maxsize=4096)
+def _template(source: str) -> Template:
+    """Compiled once: a definition's few templates serve every submission."""
+    return _ENV.from_string(source)
+
+
+@lru_cache(maxsize=1024)
+def _condition(source: str) -> Any:
+    return _ENV.compile_expression(source)
+
+
 def _render(value: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(value, str):
-        return _ENV.from_string(value).render(context)
+        return _template(value).render(context) if "{" in value else value
     if isinstance(value, Mapping):
         return {key: _render(item, context) for key, item in value.items()}
     if isinstance(value, list):
@@ -40,7 +52,7 @@ def _render(value: Any, context: Mapping[str, Any]) -> Any:
 def render_request(target: TargetSpec, context: Mapping[str, Any]) -> dict[str, Any] | None:
     """The target's request, or None when its condition is false."""
     try:
-        if target.condition and not _ENV.compile_expression(target.condition)(**context):
+        if target.condition and not _condition(target.condition)(**context):
             return None
         rendered: dict[str, Any] = _render(target.mapping, context)
     except TemplateError as exc:
@@ -110,5 +122,4 @@ def submit(
         details={"microapp": spec.id},
         subject=person,
     )
-    db.flush()
-    return submission
+    return submission  # flushed with the caller's commit: many submissions batch their inserts

@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 
 from anyplace.audit import record
 from anyplace.clock import Clock
@@ -36,6 +36,27 @@ log = logging.getLogger(__name__)
 CLAIM_MARGIN = timedelta(seconds=5)
 """A claim lasts the call's timeout (httpx enforces it) and this much more; then another
 worker may take the delivery."""
+
+
+_TABLE = cast(Table, Delivery.__table__)
+_RECORD = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("b_id"),
+        _TABLE.c.claim == bindparam("b_claim"),
+        _TABLE.c.state == "running",
+    )
+    .values(
+        state=bindparam("b_state"),
+        attempts=bindparam("b_attempts"),
+        receipt=bindparam("b_receipt"),
+        last_error=bindparam("b_error"),
+        finished_at=bindparam("b_finished"),
+        next_attempt_at=bindparam("b_next"),
+        claim=None,
+        claimed_until=None,
+    )
+)
 
 
 @dataclass
@@ -122,13 +143,14 @@ class DeliveryWorker:
         return claimed
 
     def run_once(self) -> Tally:
-        """Claim one batch and deliver it; the tally says what happened."""
+        """Claim one batch and deliver it; the outcomes are recorded in one transaction."""
         tally = Tally()
+        outcomes: list[tuple[_Claimed, dict[str, Any]]] = []
         for item in self.claim():
             now = self.clock.now()
             breaker = self.breakers.get(item.connector, Breaker())
             if not breaker.allows(now):
-                self._release(item)
+                outcomes.append((item, {"state": "pending", "attempts": item.attempts - 1}))
                 tally.held_back += 1
                 continue
             self.breakers[item.connector] = breaker.trying(now)
@@ -140,74 +162,60 @@ class DeliveryWorker:
                 self.breakers[item.connector] = self.breakers[item.connector].failed(
                     self.clock.now()
                 )
-                self._failed(item, Outcome.TRANSIENT, str(exc), tally)
+                outcomes.append((item, self._failed(item, Outcome.TRANSIENT, str(exc), tally)))
             except Permanent as exc:
                 self.breakers[item.connector] = self.breakers[item.connector].succeeded()
-                self._failed(item, Outcome.PERMANENT, str(exc), tally)
+                outcomes.append((item, self._failed(item, Outcome.PERMANENT, str(exc), tally)))
             except Exception as exc:  # a connector's bug must not stop the others
                 log.exception("connector %s failed unexpectedly", item.connector)
-                self._failed(item, Outcome.TRANSIENT, f"unexpected: {type(exc).__name__}", tally)
+                error = f"unexpected: {type(exc).__name__}"
+                outcomes.append((item, self._failed(item, Outcome.TRANSIENT, error, tally)))
             else:
                 self.breakers[item.connector] = self.breakers[item.connector].succeeded()
-                self._finish(item, state="delivered", receipt=receipt)
+                outcomes.append((item, self._finished("delivered", receipt=receipt)))
                 tally.delivered += 1
+        self._record(outcomes)
         return tally
 
-    def _mine(self, item: _Claimed) -> Any:
-        return (
-            (Delivery.id == item.id)
-            & (Delivery.claim == self.worker_id)
-            & (Delivery.state == "running")
-        )
+    def _finished(
+        self, state: str, *, receipt: str | None = None, error: str | None = None
+    ) -> dict[str, Any]:
+        return {
+            "state": state,
+            "receipt": receipt,
+            "last_error": error,
+            "finished_at": self.clock.now(),
+            "next_attempt_at": None,
+        }
 
-    def _finish(
-        self, item: _Claimed, *, state: str, receipt: str | None = None, error: str | None = None
-    ) -> None:
-        with self.store.transaction() as session:
-            session.execute(
-                update(Delivery)
-                .where(self._mine(item))
-                .values(
-                    state=state,
-                    receipt=receipt,
-                    last_error=error,
-                    finished_at=self.clock.now(),
-                    claim=None,
-                    claimed_until=None,
-                    next_attempt_at=None,
-                )
-            )
-
-    def _release(self, item: _Claimed) -> None:
-        with self.store.transaction() as session:
-            session.execute(
-                update(Delivery)
-                .where(self._mine(item))
-                .values(
-                    state="pending", claim=None, claimed_until=None, attempts=Delivery.attempts - 1
-                )
-            )
-
-    def _failed(self, item: _Claimed, outcome: Outcome, error: str, tally: Tally) -> None:
-        now = self.clock.now()
-        step = after_failure(item.attempts, outcome, now, item.limits, self.rng)
+    def _failed(self, item: _Claimed, outcome: Outcome, error: str, tally: Tally) -> dict[str, Any]:
+        step = after_failure(item.attempts, outcome, self.clock.now(), item.limits, self.rng)
         if isinstance(step, DeadLetter):
-            self._finish(item, state="dead", error=f"{error} ({step.reason})"[:2000])
             tally.dead += 1
-            return
-        with self.store.transaction() as session:
-            session.execute(
-                update(Delivery)
-                .where(self._mine(item))
-                .values(
-                    state="pending",
-                    claim=None,
-                    claimed_until=None,
-                    next_attempt_at=step.at,
-                    last_error=error[:2000],
-                )
-            )
+            return self._finished("dead", error=f"{error} ({step.reason})"[:2000])
         tally.retrying += 1
+        return {"state": "pending", "next_attempt_at": step.at, "last_error": error[:2000]}
+
+    def _record(self, outcomes: list[tuple[_Claimed, dict[str, Any]]]) -> None:
+        """Write every outcome in one statement (executemany), each only where the claim is
+        still ours: a lapsed claim may have passed to another worker, whose outcome counts."""
+        if not outcomes:
+            return
+        rows = [
+            {
+                "b_id": item.id,
+                "b_claim": self.worker_id,
+                "b_state": values["state"],
+                "b_attempts": values.get("attempts", item.attempts),
+                "b_receipt": values.get("receipt"),
+                "b_error": values.get("last_error"),
+                "b_finished": values.get("finished_at"),
+                "b_next": values.get("next_attempt_at"),
+            }
+            for item, values in outcomes
+        ]
+        with self.store.transaction() as session:
+            session.execute(_RECORD, rows)
 
     def run(self, stop: threading.Event, poll_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; between empty batches wait `poll_seconds`."""
