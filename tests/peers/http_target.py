@@ -27,6 +27,8 @@ class Target:
     clients: dict[str, str] = field(default_factory=dict)
     """OAuth2 clients (id -> secret) that may get a token at /oauth/token."""
     issued: list[str] = field(default_factory=list)
+    documents: dict[str, Any] = field(default_factory=dict)
+    """What GET answers, by path: the records a form's lookup reads."""
     fail_next: int = 0
     fail_status: int = 503
     requests: Counter[str] = field(default_factory=Counter)
@@ -73,10 +75,17 @@ class Target:
             self.applied[key] = {"path": request.url.path, "body": body}
         return JSONResponse({"id": key}, status_code=201)
 
+    async def read(self, request: Request) -> JSONResponse:
+        if not self._authorised(request):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        found = self.documents.get(request.url.path)
+        return JSONResponse(found) if found is not None else JSONResponse({}, status_code=404)
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
                 Route("/oauth/token", self.token_endpoint, methods=["POST"]),
                 Route("/{path:path}", self.handle, methods=["POST", "PUT"]),
+                Route("/{path:path}", self.read, methods=["GET"]),
             ]
         )

@@ -125,5 +125,26 @@ class RestConnector:
             raise Transient(message)
         raise Permanent(message)
 
+    def fetch(self, path: str, *, timeout: float) -> Any:
+        """GET `path` (below the URL) as JSON: what a form's lookup reads to prefill a field."""
+        extra, basic = self._auth_headers(timeout)
+        try:
+            answer = self._client.get(
+                self.url + path,
+                headers={**self.headers, **extra},
+                auth=basic or httpx.USE_CLIENT_DEFAULT,
+                timeout=timeout,
+            )
+        except httpx.HTTPError as exc:
+            raise Transient(f"GET {self.url + path}: {type(exc).__name__}") from None
+        if answer.status_code == httpx.codes.NOT_FOUND:
+            return None
+        if not answer.is_success:
+            raise Transient(f"GET {self.url + path} answered {answer.status_code}")
+        try:
+            return answer.json()
+        except ValueError:
+            raise Permanent(f"GET {self.url + path} did not answer JSON") from None
+
     def close(self) -> None:
         self._client.close()

@@ -30,6 +30,7 @@ from pydantic import (
 
 from anyplace.errors import DataFileError
 from anyplace.importer.yaml_lines import line_of, read_yaml
+from anyplace.microapps.jsonpath import JsonPathError, pick
 from anyplace.microapps.validators import VALIDATORS
 
 __all__ = [
@@ -89,8 +90,18 @@ class Lookup(_Spec):
 
     connector: Slug
     by: Slug
+    request: str = ""
+    """Appended to the connector's URL, a template over the `by` field: `/borgere/{{ cpr }}`."""
     path: str = "$"
-    """Where in the answer the value is (JSONPath)."""
+    """Where in the answer the value is (JSONPath: `$.adresse.vej`)."""
+
+    @model_validator(mode="after")
+    def _path(self) -> Self:
+        try:
+            pick({}, self.path)
+        except JsonPathError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
 
 class FieldSpec(_Spec):

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Template, TemplateError
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from anyplace.microapps.definitions import Library, MicroappSpec, TargetSpec, te
 from anyplace.microapps.forms import clean_form
 from anyplace.store.models import Delivery, Submission
 
-__all__ = ["render_request", "submit"]
+__all__ = ["render_request", "render_request_path", "submit"]
 
 _ENV = template_env()
 
@@ -47,6 +48,12 @@ def _render(value: Any, context: Mapping[str, Any]) -> Any:
     if isinstance(value, list):
         return [_render(item, context) for item in value]
     return value
+
+
+def render_request_path(template: str, context: Mapping[str, Any]) -> str:
+    """A lookup's path; the values are URL-quoted so a field cannot change the path."""
+    quoted = {key: quote(str(value), safe="") for key, value in context.items()}
+    return str(_render(template, quoted))
 
 
 def render_request(target: TargetSpec, context: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -12,7 +12,9 @@ from anyplace.config import MicroappSettings
 from anyplace.connectors.base import Connector
 from anyplace.connectors.registry import build_connector
 from anyplace.errors import ConfigError, DataFileError, Permanent
-from anyplace.microapps.definitions import Library, read_library
+from anyplace.microapps.definitions import Library, MicroappSpec, read_library
+from anyplace.microapps.jsonpath import pick
+from anyplace.microapps.outbox import render_request_path
 from anyplace.microapps.retention import apply_retention
 from anyplace.microapps.secrets import SecretStore
 from anyplace.microapps.worker import DeliveryWorker
@@ -96,6 +98,19 @@ class Microapps:
                     raise Permanent(f"no connector {name!r}")
                 self._connectors[name] = build_connector(spec, self.secrets.get)
             return self._connectors[name]
+
+    def lookup(self, spec: MicroappSpec, field_name: str, by_value: str) -> str | None:
+        """Prefill a field from a system: the value its lookup finds for `by_value`, if any."""
+        rule = spec.field(field_name).lookup
+        if rule is None:
+            raise Permanent(f"{field_name} has no lookup")
+        connector = self.connector(rule.connector)
+        fetch = getattr(connector, "fetch", None)
+        if fetch is None:
+            raise Permanent(f"the connector {rule.connector!r} cannot look things up")
+        path = render_request_path(rule.request, {rule.by: by_value})
+        found = pick(fetch(path, timeout=5.0), rule.path)
+        return None if found is None else str(found)
 
     def worker(self) -> DeliveryWorker:
         return DeliveryWorker(self.store, self.clock, self.connector, batch=self.settings.batch)

@@ -151,3 +151,25 @@ def test_an_admin_replays_the_dead_letters(
     with demo_store.sessions() as session:
         assert {d.state for d in session.scalars(select(Delivery))} == {"delivered", "skipped"}
     assert len(served.applied) == 1
+
+
+def test_a_lookup_prefills_a_field_from_a_system_and_is_audited(
+    forms: TestClient, people: People, demo_store: Store, target: tuple[Target, str]
+) -> None:
+    served, _ = target
+    served.documents["/cpr-register/borgere/010170-1235"] = {"navn": "Mette Jensen"}
+    sign_in(forms, people.caseworker)
+    form = forms.get("/microapps/flytning").text
+    assert 'hx-get="/microapps/flytning/lookup/navn"' in form
+    found = forms.get(
+        "/microapps/flytning/lookup/navn?cpr=010170-1235", headers={"HX-Request": "true"}
+    )
+    assert 'id="f-navn"' in found.text
+    assert 'value="Mette Jensen"' in found.text
+    unknown = forms.get("/microapps/flytning/lookup/navn?cpr=020270-1234")
+    assert 'value=""' in unknown.text, "not found: the person types it"
+    with demo_store.sessions() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "microapp-lookup")
+        ).all()
+        assert [e.subject for e in events] == ["010170-1235", "020270-1234"]

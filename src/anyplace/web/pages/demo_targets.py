@@ -51,6 +51,12 @@ async def receive(request: Request, system: str, path: str = "") -> JSONResponse
     return JSONResponse({"id": key}, status_code=201)
 
 
+@router.get("/demo/targets/cpr-register/borgere/{cpr}")
+def citizen(cpr: str) -> JSONResponse:
+    """The demo's CPR register: every citizen exists, named by the last digits."""
+    return JSONResponse({"cpr": cpr, "navn": f"Demo Borger {cpr[-4:]}"})
+
+
 @router.get("/demo/targets", response_class=HTMLResponse)
 def show(request: Request, _: Signed) -> HTMLResponse:
     return render(

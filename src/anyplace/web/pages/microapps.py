@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from anyplace.audit import record
+from anyplace.errors import Permanent, Transient
 from anyplace.microapps.definitions import MicroappSpec
 from anyplace.microapps.forms import FormErrors
 from anyplace.microapps.outbox import submit
@@ -82,6 +83,44 @@ async def submit_form(
         context = {"spec": spec, "values": values, "errors": exc.errors, "locale": current_locale()}
         return render(request, "microapps/form.html", context, status_code=400)
     return RedirectResponse(f"/microapps/receipts/{made.id}", status_code=SEE_OTHER)
+
+
+@router.get("/microapps/{microapp_id}/lookup/{field_name}", response_class=HTMLResponse)
+def lookup(
+    request: Request, microapp_id: str, field_name: str, db: DbSession, me: Signed
+) -> HTMLResponse:
+    """The field's input, prefilled from a system by another field's value (htmx swaps it in)."""
+    spec = _spec(request, me, microapp_id)
+    names = {f.name for f in spec.fields}
+    rule = spec.field(field_name).lookup if field_name in names else None
+    if rule is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, _("There is no such form."))
+    by_value = request.query_params.get(rule.by, "").strip()
+    value: str | None = None
+    if by_value:
+        try:
+            value = _service(request).lookup(spec, field_name, by_value)
+        except (Transient, Permanent):
+            value = None  # the person types it instead
+        if rule.by == spec.person_field:
+            record(
+                db,
+                get_clock(request),
+                actor=me.user.username,
+                action="microapp-lookup",
+                object_type="microapp",
+                object_id=spec.id,
+                details={"microapp": spec.id, "field": field_name},
+                subject=by_value,
+            )
+    context = {
+        "spec": spec,
+        "f": spec.field(field_name),
+        "values": {field_name: value or ""},
+        "errors": {},
+        "locale": current_locale(),
+    }
+    return render(request, "microapps/_input.html", context)
 
 
 def _submission(db: DbSession, me: PortalUser, submission_id: str) -> Submission:
