@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,13 +14,13 @@ from anyplace.store.access import Store
 from anyplace.store.models import Group, User
 from anyplace.web.app import create_app
 from tests.e2e.conftest import ONE_BACKEND, assert_accessible, serve_app, sign_in_with_keyboard
+from tests.microapps.examples import examples_for, with_microapps
 from tests.peers.asgi import serve_asgi
 from tests.peers.http_target import Target
 from tests.peers.processes import free_port
 from tests.web.portal.conftest import People, portal_settings
 
 pytestmark = ONE_BACKEND
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "microapps"
 
 
 @pytest.fixture
@@ -35,22 +34,10 @@ def target() -> Iterator[tuple[Target, str]]:
 def forms_portal(
     demo_store: Store, tmp_path: Path, target: tuple[Target, str], people: People
 ) -> Iterator[str]:
-    folder = tmp_path / "microapps"
-    shutil.copytree(EXAMPLES, folder)
-    text = (
-        (folder / "connectors.yaml")
-        .read_text()
-        .replace("http://127.0.0.1:8000/demo/targets", target[1])
-    )
-    (folder / "connectors.yaml").write_text(text)
-    settings = portal_settings(demo_store.url)
+    folder = examples_for(tmp_path / "microapps", target[1])
+    settings = with_microapps(portal_settings(demo_store.url), folder, workers=1, poll_seconds=0.2)
     settings = settings.model_copy(
-        update={
-            "microapps": settings.microapps.model_copy(
-                update={"folder": str(folder), "workers": 1, "poll_seconds": 0.2}
-            ),
-            "power": settings.power.model_copy(update={"enabled": False}),
-        }
+        update={"power": settings.power.model_copy(update={"enabled": False})}
     )
     with demo_store.transaction() as session:
         user = session.scalars(select(User).where(User.username == people.caseworker)).one()

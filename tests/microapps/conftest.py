@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from anyplace.microapps.definitions import Library, read_library
+from tests.microapps.examples import EXAMPLES
 from tests.peers.asgi import serve_asgi
 from tests.peers.http_target import Target
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "microapps"
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from anyplace.microapps.definitions import MultipleErrors, read_library
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "microapps"
+from tests.microapps.examples import EXAMPLES
 
 
 @pytest.fixture

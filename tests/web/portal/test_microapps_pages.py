@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,11 +15,11 @@ from anyplace.microapps.service import Microapps
 from anyplace.store.access import Store
 from anyplace.store.models import AuditEvent, Delivery, Group, User
 from anyplace.web.app import create_app
+from tests.microapps.examples import examples_for, with_microapps
 from tests.peers.asgi import serve_asgi
 from tests.peers.http_target import Target
 from tests.web.portal.conftest import People, csrf_of, portal_settings, sign_in
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "microapps"
 MOVE = {
     "cpr": "010170-1235",
     "adresse": "Torvet 1",
@@ -45,20 +44,8 @@ def forms(
     target: tuple[Target, str],
     people: People,
 ) -> Iterator[TestClient]:
-    folder = tmp_path / "microapps"
-    shutil.copytree(EXAMPLES, folder)
-    connectors = (
-        (folder / "connectors.yaml")
-        .read_text()
-        .replace("http://127.0.0.1:8000/demo/targets", target[1])
-    )
-    (folder / "connectors.yaml").write_text(connectors)
-    settings = portal_settings(demo_store.url)
-    settings = settings.model_copy(
-        update={
-            "microapps": settings.microapps.model_copy(update={"folder": str(folder), "workers": 0})
-        }
-    )
+    folder = examples_for(tmp_path / "microapps", target[1])
+    settings = with_microapps(portal_settings(demo_store.url), folder, workers=0)
     with demo_store.transaction() as session:  # the case worker works in Borgerservice too
         user = session.scalars(select(User).where(User.username == people.caseworker)).one()
         user.groups.append(
