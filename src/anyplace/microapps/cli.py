@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from anyplace.clock import SystemClock
 from anyplace.config import Settings
@@ -163,8 +164,17 @@ def make_audit_app(settings_of: Callable[[], Settings]) -> typer.Typer:
                     event.at.strftime("%Y-%m-%d %H:%M:%S"), event.actor, event.action, what
                 )
             submissions = session.scalars(
-                select(Submission).where(Submission.person == number)
+                select(Submission)
+                .where(Submission.person == number)
+                .options(selectinload(Submission.deliveries))
+                .order_by(Submission.submitted_at)
             ).all()
+            lines = [
+                f"{s.submitted_at:%Y-%m-%d %H:%M} {s.microapp} by {s.submitted_by}"
+                f" ({'values kept' if s.payload is not None else 'values deleted (retention)'})"
+                f" -> {', '.join(f'{d.target}: {d.state}' for d in s.deliveries)}"
+                for s in submissions
+            ]
             record(
                 session,
                 clock,
@@ -178,13 +188,7 @@ def make_audit_app(settings_of: Callable[[], Settings]) -> typer.Typer:
             highlight=False,
         )
         out.print(table)
-        for submission in submissions:
-            states = ", ".join(f"{d.target}: {d.state}" for d in submission.deliveries)
-            kept = "values kept" if submission.payload is not None else "values deleted (retention)"
-            out.print(
-                f"{submission.submitted_at:%Y-%m-%d %H:%M} {submission.microapp}"
-                f" by {submission.submitted_by} ({kept}) -> {states}",
-                highlight=False,
-            )
+        for line in lines:
+            out.print(line, highlight=False)
 
     return app
