@@ -16,7 +16,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,16 @@ def _render(record: Mapping[str, Any], fmt: str) -> bytes:
         writer.writerow(dict(record))
         return buffer.getvalue().encode("utf-8")
     return json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _run(coroutine: Coroutine[Any, Any, str]) -> str:
+    """Run asyncssh's coroutine to its end from sync code, even where a loop is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as helper:
+        return helper.submit(asyncio.run, coroutine).result()
 
 
 class FileConnector:
@@ -61,7 +72,7 @@ class FileConnector:
         name = self._name(request, idempotency_key)
         data = _render(record, self.format)
         if self.sftp:
-            return asyncio.run(asyncio.wait_for(self._sftp_put(name, data), timeout))
+            return _run(asyncio.wait_for(self._sftp_put(name, data), timeout))
         return self._local_put(name, data)
 
     def _local_put(self, name: str, data: bytes) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -32,7 +33,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_sqlite)
+        writer = _WriterQueue()
+        event.listen(engine, "begin", writer.begin)
+        event.listen(engine, "commit", writer.end)
+        event.listen(engine, "rollback", writer.end)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -61,14 +65,35 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _begin_sqlite(connection: Any) -> None:
-    """Every transaction takes the write lock at its start (BEGIN IMMEDIATE).
+class _WriterQueue:
+    """SQLite has one writer. Transactions of this process queue for it on a lock.
 
-    With a deferred BEGIN, a transaction that read first and writes later fails
-    at once with "database is locked" when another process wrote in between (the
-    busy timeout cannot help, as waiting could deadlock). The launch-storm
-    benchmark, with agents heartbeating while users launch, showed exactly
-    that. Taking the lock up front makes writers queue on the busy timeout
-    instead; readers outside a transaction are never blocked in WAL mode.
+    Every transaction takes the write lock at its start (BEGIN IMMEDIATE): with a
+    deferred BEGIN, a transaction that read first and writes later fails at once
+    with "database is locked" when another wrote in between (the launch-storm
+    benchmark, with agents heartbeating while users launch, showed exactly that).
+    Waiting for SQLite's lock means its busy handler, which sleeps and polls with
+    growing pauses; the queue in front of it wakes the next transaction the
+    moment the last one ends, so the waits are as long as the work and no
+    longer. Another process (a CLI command) still meets the busy handler.
     """
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    HELD = "anyplace_writer"
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+
+    def begin(self, connection: Any) -> None:
+        if not self._lock.acquire(timeout=self._timeout):
+            raise TimeoutError("waited 30 s for the SQLite writer; a transaction is stuck")
+        connection.info[self.HELD] = True
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(connection)
+            raise
+
+    def end(self, connection: Any) -> None:
+        if connection.info.pop(self.HELD, False):
+            self._lock.release()
