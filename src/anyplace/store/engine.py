@@ -35,8 +35,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         writer = _WriterQueue()
         event.listen(engine, "begin", writer.begin)
-        event.listen(engine, "commit", writer.end)
-        event.listen(engine, "rollback", writer.end)
+        event.listen(engine, "commit", writer.commit)
+        event.listen(engine, "rollback", writer.rollback)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -93,6 +93,22 @@ class _WriterQueue:
         except BaseException:
             self.end(connection)
             raise
+
+    def commit(self, connection: Any) -> None:
+        """SQLAlchemy announces a commit before it makes it; make it here, then let the next
+        writer in (pysqlite's own commit that follows finds nothing left to do)."""
+        self._finish(connection, "COMMIT")
+
+    def rollback(self, connection: Any) -> None:
+        self._finish(connection, "ROLLBACK")
+
+    def _finish(self, connection: Any, statement: str) -> None:
+        try:
+            raw = connection.connection.dbapi_connection
+            if raw is not None and raw.in_transaction:
+                raw.execute(statement)
+        finally:
+            self.end(connection)
 
     def end(self, connection: Any) -> None:
         if connection.info.pop(self.HELD, False):
