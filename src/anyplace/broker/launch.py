@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from anyplace.broker.placement import Candidate, ExistingSession, decide
@@ -110,19 +110,33 @@ def poll_launch(
 
 
 def _place(db: Session, clock: Clock, settings: BrokerSettings, launch: Launch) -> LaunchView:
+    # Placement reads the pool's hosts and sessions on every launch: plain rows (not ORM
+    # objects) and grouped counts keep that to three small queries.
     pool = db.scalars(
-        select(Pool).where(Pool.id == launch.app.pool_id).options(selectinload(Pool.hosts))
+        select(Pool).where(Pool.id == launch.app.pool_id).options(selectinload(Pool.power_policy))
     ).one()
     now = clock.now()
-    counts: dict[int, int] = {}
-    for machine_id in db.scalars(
-        select(UserSession.machine_id).where(
-            UserSession.pool_id == pool.id, UserSession.state.in_(LIVE)
-        )
-    ):
-        if machine_id is not None:
-            counts[machine_id] = counts.get(machine_id, 0) + 1
-    by_name: dict[str, Machine] = {host.name: host for host in pool.hosts}
+    counts = dict(
+        db.execute(
+            select(UserSession.machine_id, func.count())
+            .where(UserSession.pool_id == pool.id, UserSession.state.in_(LIVE))
+            .group_by(UserSession.machine_id)
+        ).all()
+    )
+    hosts = db.execute(
+        select(
+            Machine.id,
+            Machine.name,
+            Machine.last_heartbeat_at,
+            Machine.power_state,
+            Machine.drain,
+            Machine.maintenance,
+            Machine.cpu_percent,
+            Machine.memory_percent,
+        ).where(Machine.pool_id == pool.id)
+    ).all()
+    ids_by_name = {host.name: host.id for host in hosts}
+    names_by_id = {host.id: host.name for host in hosts}
     candidates = [
         Candidate(
             name=host.name,
@@ -134,19 +148,18 @@ def _place(db: Session, clock: Clock, settings: BrokerSettings, launch: Launch) 
             cpu_percent=host.cpu_percent,
             memory_percent=host.memory_percent,
         )
-        for host in pool.hosts
+        for host in hosts
     ]
-    own_rows = db.scalars(
-        select(UserSession).where(
-            UserSession.user_id == launch.user_id,
-            UserSession.pool_id == pool.id,
-            UserSession.state.in_(LIVE),
-        )
-    ).all()
     own = [
-        ExistingSession(row.id, row.machine.name, row.state)
-        for row in own_rows
-        if row.machine is not None
+        ExistingSession(row.id, names_by_id[row.machine_id], row.state)
+        for row in db.execute(
+            select(UserSession.id, UserSession.machine_id, UserSession.state).where(
+                UserSession.user_id == launch.user_id,
+                UserSession.pool_id == pool.id,
+                UserSession.state.in_(LIVE),
+            )
+        )
+        if row.machine_id in names_by_id
     ]
     decision = decide(own, candidates, placement_mode(pool.load_balancing, _phase_now(pool, now)))
     if decision.kind == "starting" or decision.host is None:
@@ -161,7 +174,7 @@ def _place(db: Session, clock: Clock, settings: BrokerSettings, launch: Launch) 
         session = UserSession(
             user_id=launch.user_id,
             pool_id=pool.id,
-            machine_id=by_name[decision.host].id,
+            machine_id=ids_by_name[decision.host],
             state=SessionState.PENDING,
             apps=[launch.app.slug],
             created_at=now,
