@@ -9,7 +9,6 @@ costs microseconds.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -24,7 +23,6 @@ __all__ = [
     "AppCard",
     "Catalog",
     "CategoryGroup",
-    "card_for",
     "matches",
     "toggle_favourite",
     "user_catalog",
@@ -137,7 +135,3 @@ def toggle_favourite(db: Session, clock: Clock, user: User, slug: str) -> bool:
     db.add(Favourite(user_id=user.id, app_id=app_id, created_at=clock.now()))
     db.flush()
     return True
-
-
-def card_for(cards: Sequence[AppCard], slug: str) -> AppCard | None:
-    return next((card for card in cards if card.slug == slug), None)

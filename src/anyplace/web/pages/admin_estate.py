@@ -22,14 +22,13 @@ from anyplace.store.models import HostUsage, Machine, Pool, PoolLoadSample
 from anyplace.store.models import Session as UserSession
 from anyplace.web.deps import DbSession, get_clock
 from anyplace.web.pages.auth import Admin, AdminCsrfChecked
-from anyplace.web.pages.rendering import render
+from anyplace.web.pages.rendering import LOCAL_ZONE, render
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 SEE_OTHER = 303
 LIVE = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
-LOCAL_ZONE = ZoneInfo("Europe/Copenhagen")
 
 
 def _day_start(now: datetime, zone: ZoneInfo) -> datetime:
