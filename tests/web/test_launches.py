@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -25,7 +26,7 @@ GUAC_KEY = "4c0b569e4c96df157eee1b65dd0e4d41"
 
 
 @pytest.fixture
-def client(demo_store: Store, clock: VirtualClock) -> TestClient:
+def client(demo_store: Store, clock: VirtualClock) -> Iterator[TestClient]:
     settings = Settings(
         database=DatabaseSettings(url=demo_store.url),
         broker=BrokerSettings(
@@ -34,7 +35,8 @@ def client(demo_store: Store, clock: VirtualClock) -> TestClient:
             guacamole_key=SecretStr(GUAC_KEY),
         ),
     )
-    return TestClient(create_app(settings, engine=demo_store.engine, clock=clock))
+    with TestClient(create_app(settings, engine=demo_store.engine, clock=clock)) as client:
+        yield client
 
 
 def bring_up(store: Store, clock: VirtualClock, *names: str) -> None:
@@ -163,5 +165,5 @@ def test_a_launch_with_no_room_asks_for_capacity_at_once(
             session, clock, BrokerSettings(), user=user, app_slug="word", client="rdp",
             request_capacity=asked.append,
         )  # fmt: skip
-    assert view.launch.state == "starting"
+    assert view.state == "starting"
     assert asked == ["generel"]

@@ -8,47 +8,59 @@ the launch is `starting`: the power controller is asked for capacity at once,
 and the client polls until a host is ready. The connection (an .rdp file or a
 Guacamole URL) is handed out once, against a ticket bound to the user that
 expires within a minute.
+
+Launches are decided in batches (`start_launches`): a morning's storm is many
+users at once, and a batch costs about ten statements however many launches it
+holds (`broker.batcher` collects them). A single launch is a batch of one.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session
 
-from anyplace.broker.placement import Candidate, ExistingSession, decide
-from anyplace.broker.registration import is_registered
-from anyplace.catalog.queries import entitled_app_ids
+from anyplace.broker.placement import Decision
+from anyplace.broker.placing import LIVE, Placing
+from anyplace.catalog.queries import entitled_pairs
 from anyplace.clock import Clock
 from anyplace.config import BrokerSettings
-from anyplace.domain import AppKind, Phase, PowerState, SessionState
+from anyplace.domain import AppKind
 from anyplace.errors import AnyplaceError, NotFound
-from anyplace.identity.tokens import secret_digest
-from anyplace.power.policy import placement_mode
-from anyplace.power.snapshot import schedule_from_policy
-from anyplace.store.models import App, Launch, Machine, Pool, User
+from anyplace.identity.tokens import authenticate_digests, secret_digest
+from anyplace.store.models import App, Launch, User
 from anyplace.store.models import Session as UserSession
 
 __all__ = [
+    "LIVE",
+    "LaunchAsk",
     "LaunchView",
+    "Launched",
     "NotEntitled",
+    "NotSignedIn",
+    "Outcome",
     "TicketRefused",
     "poll_launch",
     "redeem_ticket",
     "start_launch",
+    "start_launches",
 ]
 
-LIVE = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
 CLIENTS = ("rdp", "html5")
 CapacityRequest = Callable[[str], object]
 
 
 class NotEntitled(AnyplaceError):
     """The user may not use this app."""
+
+
+class NotSignedIn(AnyplaceError):
+    """The API token is unknown, expired or revoked."""
 
 
 class TicketRefused(AnyplaceError):
@@ -58,10 +70,182 @@ class TicketRefused(AnyplaceError):
 
 
 @dataclass(frozen=True)
+class LaunchAsk:
+    """One request to open an app. Who asks is a user id, or an API token's digest that the
+    batch resolves with the others (so a request needs no query of its own before it)."""
+
+    app_slug: str
+    client: str = "rdp"
+    user_id: int | None = None
+    token_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Launched:
+    """What the user is told about a launch: plain values, answered without another query."""
+
+    launch_id: int
+    app: str
+    client: str
+    state: str
+    """"starting" (poll until ready) or "ready"."""
+    host: str | None
+    url: str | None
+    """A web app's address."""
+    ticket: str | None
+    """The connection ticket, only in the answer that makes the launch ready."""
+    pool: str | None
+
+
+Outcome = Launched | AnyplaceError
+
+
+@dataclass(frozen=True)
 class LaunchView:
+    """A stored launch (for pages that show it) and its ticket when it has just become ready."""
+
     launch: Launch
     ticket: str | None = None
-    """The connection ticket, shown only in the answer that makes the launch ready."""
+
+    def launched(self) -> Launched:
+        launch = self.launch
+        session = launch.session
+        return Launched(
+            launch_id=launch.id,
+            app=launch.app.slug,
+            client=launch.client,
+            state=launch.state,
+            host=session.machine.name if session and session.machine else None,
+            url=launch.app.url,
+            ticket=self.ticket,
+            pool=launch.pool.name if launch.pool else None,
+        )
+
+
+def start_launches(
+    db: Session, clock: Clock, settings: BrokerSettings, asks: Sequence[LaunchAsk]
+) -> list[Outcome]:
+    """Decide and record a batch of launches in the caller's transaction; one outcome per ask.
+
+    A refused ask (unknown token or app, not entitled) is an error in its place,
+    not an exception: one bad request must not fail the others.
+    """
+    now = clock.now()
+    who = _who(db, clock, asks)
+    connection = db.connection()
+    slugs = list({ask.app_slug for ask in asks})
+    apps = {app.slug: app for app in connection.execute(_APPS, {"slugs": slugs})}
+    users = {user_id for user_id in who if isinstance(user_id, int)}
+    entitled = entitled_pairs(db, users, [app.id for app in apps.values()])
+    outcomes: list[Outcome | None] = []
+    accepted: list[tuple[int, int, Any]] = []
+    for index, (ask, user_id) in enumerate(zip(asks, who, strict=True)):
+        app = apps.get(ask.app_slug)
+        refusal: AnyplaceError | None = None
+        if isinstance(user_id, AnyplaceError):
+            refusal = user_id
+        elif ask.client not in CLIENTS:
+            refusal = AnyplaceError(f"client must be one of {', '.join(CLIENTS)}")
+        elif app is None:
+            refusal = NotFound(f"no app {ask.app_slug!r}")
+        elif (user_id, app.id) not in entitled:
+            refusal = NotEntitled(f"you may not use {app.slug}")
+        elif app.kind is not AppKind.WEB and app.pool_id is None:
+            refusal = AnyplaceError(f"{app.slug} has no pool of hosts to run on")
+        else:
+            accepted.append((index, user_id, app))
+        outcomes.append(refusal)
+    hosted = [(i, u, app) for i, u, app in accepted if app.kind is not AppKind.WEB]
+    placing = Placing.read(
+        db,
+        now,
+        settings.heartbeat_seconds,
+        {app.pool_id for _, _, app in hosted},
+        {user_id for _, user_id, _ in hosted},
+    )
+    decisions = {
+        index: placing.place(user_id, app.pool_id, app.slug) for index, user_id, app in hosted
+    }
+    session_ids = placing.write(db, now)
+    rows: list[dict[str, object]] = []
+    answers: list[tuple[int, Launched]] = []
+    for index, user_id, app in accepted:
+        ask = asks[index]
+        row: dict[str, object] = {
+            "user_id": user_id,
+            "app_id": app.id,
+            "pool_id": app.pool_id,
+            "client": ask.client,
+            "state": "ready",
+            "created_at": now,
+            "ready_at": now,
+            "session_id": None,
+            "ticket_hash": None,
+            "ticket_expires_at": None,
+        }
+        ticket = None
+        decision = decisions.get(index)
+        if decision is not None:
+            ticket = _fill_placed(row, decision, session_ids, now, settings)
+        rows.append(row)
+        pool = placing.pool_name(app.pool_id) if decision is not None else None
+        host = decision.host if decision is not None and ticket else None
+        answers.append(
+            (
+                index,
+                Launched(0, app.slug, ask.client, str(row["state"]), host, app.url, ticket, pool),
+            )
+        )
+    if rows:
+        ids = connection.execute(_NEW_LAUNCHES, rows).scalars().all()
+        for (index, answer), launch_id in zip(answers, ids, strict=True):
+            outcomes[index] = replace(answer, launch_id=launch_id)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+_apps = cast(Table, App.__table__)
+_launches = cast(Table, Launch.__table__)
+_APPS = select(_apps.c.id, _apps.c.slug, _apps.c.kind, _apps.c.url, _apps.c.pool_id).where(
+    _apps.c.slug.in_(bindparam("slugs", expanding=True)), _apps.c.enabled.is_(True)
+)
+_NEW_LAUNCHES = insert(_launches).returning(_launches.c.id, sort_by_parameter_order=True)
+
+
+def _fill_placed(
+    row: dict[str, object],
+    decision: Decision,
+    session_ids: dict[int, int],
+    now: datetime,
+    settings: BrokerSettings,
+) -> str | None:
+    """Complete a hosted launch's row: its session and ticket, or `starting` with neither."""
+    if decision.session_id is None:
+        row["state"], row["ready_at"] = "starting", None
+        return None
+    ticket = secrets.token_urlsafe(32)
+    row["session_id"] = session_ids.get(decision.session_id, decision.session_id)
+    row["ticket_hash"] = secret_digest(ticket)
+    row["ticket_expires_at"] = now + timedelta(seconds=settings.ticket_seconds)
+    return ticket
+
+
+def _who(db: Session, clock: Clock, asks: Sequence[LaunchAsk]) -> list[int | AnyplaceError]:
+    """Each ask's user id, resolving the API tokens of the batch in one query."""
+    digests = {ask.token_digest for ask in asks if ask.token_digest is not None}
+    bearers = authenticate_digests(db, clock, digests) if digests else {}
+    who: list[int | AnyplaceError] = []
+    for ask in asks:
+        if ask.user_id is not None:
+            who.append(ask.user_id)
+            continue
+        bearer = bearers.get(ask.token_digest or "")
+        if bearer is None:
+            who.append(NotSignedIn("the API token is unknown, expired or revoked"))
+        elif bearer.user_id is None:
+            who.append(NotEntitled("launching needs a user's token"))
+        else:
+            who.append(bearer.user_id)
+    return who
 
 
 def start_launch(
@@ -73,124 +257,39 @@ def start_launch(
     app_slug: str,
     client: str,
     request_capacity: CapacityRequest | None = None,
-) -> LaunchView:
-    if client not in CLIENTS:
-        raise AnyplaceError(f"client must be one of {', '.join(CLIENTS)}")
-    app = db.scalar(select(App).where(App.slug == app_slug, App.enabled.is_(True)))
-    if app is None:
-        raise NotFound(f"no app {app_slug!r}")
-    entitled = db.scalar(
-        select(App.id).where(App.id == app.id, App.id.in_(entitled_app_ids(user.id)))
-    )
-    if entitled is None:
-        raise NotEntitled(f"{user.username} may not use {app.slug}")
-    launch = Launch(
-        user=user, app=app, pool=app.pool, client=client, state="starting", created_at=clock.now()
-    )
-    db.add(launch)
-    if app.kind is AppKind.WEB:
-        launch.state, launch.ready_at = "ready", clock.now()
-        db.flush()
-        return LaunchView(launch)
-    view = _place(db, clock, settings, launch)
-    if launch.state == "starting" and request_capacity is not None and app.pool is not None:
-        request_capacity(app.pool.name)
-    return view
+) -> Launched:
+    """One launch, in the caller's transaction; a refusal is raised."""
+    (outcome,) = start_launches(db, clock, settings, [LaunchAsk(app_slug, client, user_id=user.id)])
+    if isinstance(outcome, AnyplaceError):
+        raise outcome
+    if outcome.state == "starting" and request_capacity is not None and outcome.pool:
+        request_capacity(outcome.pool)
+    return outcome
 
 
 def poll_launch(
     db: Session, clock: Clock, settings: BrokerSettings, *, user: User, launch_id: int
 ) -> LaunchView:
+    """The launch; a waiting one is placed again, and gets its ticket once a host has room."""
     launch = db.get(Launch, launch_id)
     if launch is None or launch.user_id != user.id:
         raise NotFound(f"no launch {launch_id}")
-    if launch.state == "starting":
-        return _place(db, clock, settings, launch)
-    return LaunchView(launch)
-
-
-def _place(db: Session, clock: Clock, settings: BrokerSettings, launch: Launch) -> LaunchView:
-    # Placement reads the pool's hosts and sessions on every launch: plain rows (not ORM
-    # objects) and grouped counts keep that to three small queries.
-    pool = db.scalars(
-        select(Pool).where(Pool.id == launch.app.pool_id).options(selectinload(Pool.power_policy))
-    ).one()
-    now = clock.now()
-    counts = dict(
-        db.execute(
-            select(UserSession.machine_id, func.count())
-            .where(UserSession.pool_id == pool.id, UserSession.state.in_(LIVE))
-            .group_by(UserSession.machine_id)
-        ).all()
-    )
-    hosts = db.execute(
-        select(
-            Machine.id,
-            Machine.name,
-            Machine.last_heartbeat_at,
-            Machine.power_state,
-            Machine.drain,
-            Machine.maintenance,
-            Machine.cpu_percent,
-            Machine.memory_percent,
-        ).where(Machine.pool_id == pool.id)
-    ).all()
-    ids_by_name = {host.name: host.id for host in hosts}
-    names_by_id = {host.id: host.name for host in hosts}
-    candidates = [
-        Candidate(
-            name=host.name,
-            sessions=counts.get(host.id, 0),
-            max_sessions=pool.max_sessions_per_host,
-            registered=is_registered(host.last_heartbeat_at, now, settings.heartbeat_seconds),
-            powered_on=host.power_state is PowerState.ON,
-            draining=host.drain or host.maintenance,
-            cpu_percent=host.cpu_percent,
-            memory_percent=host.memory_percent,
-        )
-        for host in hosts
-    ]
-    own = [
-        ExistingSession(row.id, names_by_id[row.machine_id], row.state)
-        for row in db.execute(
-            select(UserSession.id, UserSession.machine_id, UserSession.state).where(
-                UserSession.user_id == launch.user_id,
-                UserSession.pool_id == pool.id,
-                UserSession.state.in_(LIVE),
-            )
-        )
-        if row.machine_id in names_by_id
-    ]
-    decision = decide(own, candidates, placement_mode(pool.load_balancing, _phase_now(pool, now)))
-    if decision.kind == "starting" or decision.host is None:
-        db.flush()
+    if launch.state != "starting" or launch.pool_id is None:
         return LaunchView(launch)
-    if decision.kind == "reconnect":
-        session = db.get(UserSession, decision.session_id)
-        assert session is not None
-        if launch.app.slug not in session.apps:
-            session.apps = [*session.apps, launch.app.slug]
-    else:
-        session = UserSession(
-            user_id=launch.user_id,
-            pool_id=pool.id,
-            machine_id=ids_by_name[decision.host],
-            state=SessionState.PENDING,
-            apps=[launch.app.slug],
-            created_at=now,
-        )
-        db.add(session)
-    ticket = secrets.token_urlsafe(32)
-    launch.session = session
-    launch.state, launch.ready_at = "ready", now
-    launch.ticket_hash = secret_digest(ticket)
+    now = clock.now()
+    placing = Placing.read(db, now, settings.heartbeat_seconds, {launch.pool_id}, {user.id})
+    decision = placing.place(user.id, launch.pool_id, launch.app.slug)
+    session_ids = placing.write(db, now)
+    row: dict[str, object] = {}
+    ticket = _fill_placed(row, decision, session_ids, now, settings)
+    if ticket is None:
+        return LaunchView(launch)
+    launch.session = db.get(UserSession, row["session_id"])
+    launch.ticket_hash = str(row["ticket_hash"])
     launch.ticket_expires_at = now + timedelta(seconds=settings.ticket_seconds)
+    launch.state, launch.ready_at = "ready", now
     db.flush()
     return LaunchView(launch, ticket)
-
-
-def _phase_now(pool: Pool, now: datetime) -> Phase:
-    return schedule_from_policy(pool.power_policy).phase_at(now).phase
 
 
 def redeem_ticket(db: Session, clock: Clock, *, user: User, launch_id: int, ticket: str) -> Launch:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -34,8 +36,10 @@ from anyplace.store.models import Session as UserSession
 
 __all__ = [
     "LIVE_STATES",
+    "PhaseValues",
     "PoolContext",
     "actions_in_flight",
+    "build_schedule",
     "pool_rules",
     "pool_snapshot",
     "schedule_from_policy",
@@ -56,25 +60,77 @@ def schedule_from_policy(policy: PowerPolicy | None) -> Schedule:
     """The policy's schedule; no policy means always on (every host, every day)."""
     if policy is None:
         return ALWAYS_ON
-    rules = tuple(
-        PhaseRule(
-            weekdays=frozenset(i + 1 for i in range(7) if phase.weekdays & DAYS[i].bit),
-            phase=phase.phase,
-            start=phase.start,
-            min_hosts=phase.min_hosts,
-            min_percent=phase.min_percent,
-            buffer_percent=phase.buffer_percent,
-        )
-        for phase in policy.phases
-    )
-    return Schedule(
+    return build_schedule(
         timezone=policy.timezone,
-        rules=rules,
         holidays_country=policy.holidays_country,
         holiday_phase=policy.holiday_phase,
-        closed_days=frozenset(date.fromisoformat(day) for day in policy.closed_days),
-        open_days=frozenset(date.fromisoformat(day) for day in policy.open_days),
+        closed_days=policy.closed_days,
+        open_days=policy.open_days,
+        phases=[
+            PhaseValues(
+                phase.weekdays,
+                phase.phase,
+                phase.start,
+                phase.min_hosts,
+                phase.min_percent,
+                phase.buffer_percent,
+            )
+            for phase in policy.phases
+        ],
     )
+
+
+class PhaseValues(NamedTuple):
+    """A stored schedule phase's columns."""
+
+    weekdays: int
+    """Bit mask, Monday = 1."""
+    phase: Phase
+    start: time
+    min_hosts: int
+    min_percent: int
+    buffer_percent: int
+
+
+def build_schedule(
+    *,
+    timezone: str,
+    holidays_country: str | None,
+    holiday_phase: Phase,
+    closed_days: Iterable[str],
+    open_days: Iterable[str],
+    phases: Iterable[PhaseValues],
+) -> Schedule:
+    """A schedule from stored values; an equal one made before is returned instead.
+
+    Schedules are read on every launch batch and every controller tick, and a
+    schedule learns its holidays as it is asked about days: handing back the
+    same object keeps what it has learnt.
+    """
+    rules = tuple(
+        PhaseRule(
+            weekdays=frozenset(i + 1 for i in range(7) if values.weekdays & DAYS[i].bit),
+            phase=values.phase,
+            start=values.start,
+            min_hosts=values.min_hosts,
+            min_percent=values.min_percent,
+            buffer_percent=values.buffer_percent,
+        )
+        for values in phases
+    )
+    schedule = Schedule(
+        timezone=timezone,
+        rules=rules,
+        holidays_country=holidays_country,
+        holiday_phase=holiday_phase,
+        closed_days=frozenset(date.fromisoformat(day) for day in closed_days),
+        open_days=frozenset(date.fromisoformat(day) for day in open_days),
+    )
+    return _known_schedules.setdefault(schedule, schedule)
+
+
+_known_schedules: dict[Schedule, Schedule] = {}
+"""Every distinct schedule seen: a few per site (one per policy and each of its edits)."""
 
 
 def actions_in_flight(session: Session, machine_ids: list[int]) -> set[int]:

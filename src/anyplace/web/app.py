@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import anyplace
 from anyplace.agent.simulated import SimulatedHosts
+from anyplace.broker.batcher import LaunchBatcher
 from anyplace.clock import Clock, SystemClock
 from anyplace.clouds.registry import build_providers
 from anyplace.config import Settings
@@ -36,6 +37,7 @@ from anyplace.web.api import launches as launches_api
 from anyplace.web.api import pools as pools_api
 from anyplace.web.api import power as power_api
 from anyplace.web.api import sessions as sessions_api
+from anyplace.web.deps import capacity_request
 from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 from anyplace.web.pages import demo as demo_pages
 from anyplace.web.pages import demo_targets
@@ -84,13 +86,15 @@ def create_app(
     app.state.controller = None
     app.state.microapps = microapps
     app.state.metrics = Metrics(sessions, clock, settings.broker.heartbeat_seconds)
+    app.state.launches = LaunchBatcher(sessions, clock, settings.broker, capacity_request(app))
     _add_sign_in(app, settings, demo_accounts or [])
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityMiddleware)
     _add_error_pages(app)
-    app.include_router(health.router)
-    for api in (catalog_api, launches_api, pools_api, sessions_api, power_api, agent_api):
+    # Routes are matched in order: the busiest (launches, agents' heartbeats) go first.
+    for api in (launches_api, agent_api, catalog_api, pools_api, sessions_api, power_api):
         app.include_router(api.router)
+    app.include_router(health.router)
     app.include_router(pages.router)
     if settings.auth.demo_accounts:
         app.state.demo_targets = DemoTargets()
@@ -146,6 +150,7 @@ def _lifespan(
                 thread.join(timeout=30)
             for provider in providers.values():
                 provider.close()
+            app.state.launches.close()
             if microapps is not None:
                 microapps.close()
             if sink is not None:

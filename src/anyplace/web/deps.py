@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
 from sqlalchemy.orm import Session, sessionmaker
 
 from anyplace.clock import Clock
@@ -18,10 +18,13 @@ __all__ = [
     "Caller",
     "DbSession",
     "Principal",
+    "bearer_secret",
     "capacity_asker",
+    "capacity_request",
     "get_clock",
     "get_db",
     "require_admin",
+    "unauthorized",
 ]
 
 
@@ -56,22 +59,27 @@ class Principal:
     is_admin: bool
 
 
-def _unauthorized(message: str) -> HTTPException:
+def unauthorized(message: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=message, headers={"WWW-Authenticate": "Bearer"}
     )
 
 
-def get_caller(
-    request: Request, db: DbSession, clock: Annotated[Clock, Depends(get_clock)]
-) -> Principal:
+def bearer_secret(request: Request) -> str:
+    """The API token sent as 'Authorization: Bearer <token>' (401 if there is none)."""
     header = request.headers.get("authorization", "")
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
-        raise _unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    token = authenticate_token(db, clock, secret.strip())
+        raise unauthorized("send an API token as 'Authorization: Bearer <token>'")
+    return secret.strip()
+
+
+def get_caller(
+    request: Request, db: DbSession, clock: Annotated[Clock, Depends(get_clock)]
+) -> Principal:
+    token = authenticate_token(db, clock, bearer_secret(request))
     if token is None:
-        raise _unauthorized("the API token is unknown, expired or revoked")
+        raise unauthorized("the API token is unknown, expired or revoked")
     return Principal(name=f"token:{token.name}", user=token.user, is_admin=token.is_admin)
 
 
@@ -90,11 +98,17 @@ def capacity_asker(request: Request) -> Callable[[str], object] | None:
     Planning inside the request would need a second transaction while the
     request's own is open, which SQLite (one writer) cannot give.
     """
-    controller = request.app.state.controller
-    if controller is None:
+    if request.app.state.controller is None:
         return None
+    return capacity_request(request.app)
+
+
+def capacity_request(app: FastAPI) -> Callable[[str], None]:
+    """Ask the app's power controller (if it runs) for a host in a pool, in a thread of its own."""
 
     def ask(pool: str) -> None:
-        threading.Thread(target=controller.request_capacity, args=(pool,), daemon=True).start()
+        controller = app.state.controller
+        if controller is not None:
+            threading.Thread(target=controller.request_capacity, args=(pool,), daemon=True).start()
 
     return ask

@@ -8,20 +8,23 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from anyplace.broker.batcher import LaunchBatcher
 from anyplace.broker.connection import html5_url, rdp_file
 from anyplace.broker.launch import (
-    LaunchView,
+    LaunchAsk,
+    Launched,
     NotEntitled,
+    NotSignedIn,
     TicketRefused,
     poll_launch,
     redeem_ticket,
-    start_launch,
 )
 from anyplace.config import BrokerSettings
 from anyplace.errors import AnyplaceError, NotFound
+from anyplace.identity.tokens import secret_digest
 from anyplace.store.models import User
 from anyplace.web.api.paging import API_PREFIX
-from anyplace.web.deps import Caller, DbSession, capacity_asker, get_clock
+from anyplace.web.deps import Caller, DbSession, bearer_secret, get_clock, unauthorized
 
 __all__ = ["router"]
 
@@ -59,46 +62,49 @@ def _settings(request: Request) -> BrokerSettings:
     return settings
 
 
-def _out(view: LaunchView) -> LaunchOut:
-    launch = view.launch
-    host = launch.session.machine.name if launch.session and launch.session.machine else None
+def _out(launched: Launched) -> LaunchOut:
     connection = None
-    if view.ticket is not None:
-        connection = f"{API_PREFIX}/launches/{launch.id}/connection?ticket={view.ticket}"
-    message = "Vi starter en server til dig ..." if launch.state == "starting" else "Klar"
+    if launched.ticket is not None:
+        connection = (
+            f"{API_PREFIX}/launches/{launched.launch_id}/connection?ticket={launched.ticket}"
+        )
+    message = "Vi starter en server til dig ..." if launched.state == "starting" else "Klar"
     return LaunchOut(
-        id=launch.id,
-        app=launch.app.slug,
-        client=launch.client,
-        state="ready" if launch.state == "ready" else "starting",
-        host=host,
-        url=launch.app.url,
-        ticket=view.ticket,
+        id=launched.launch_id,
+        app=launched.app,
+        client=launched.client,
+        state="ready" if launched.state == "ready" else "starting",
+        host=launched.host,
+        url=launched.url,
+        ticket=launched.ticket,
         connection=connection,
         message=message,
     )
 
 
+def _refusal(error: AnyplaceError) -> HTTPException:
+    if isinstance(error, NotSignedIn):
+        return unauthorized(str(error))
+    if isinstance(error, NotEntitled):
+        return HTTPException(status.HTTP_403_FORBIDDEN, str(error))
+    if isinstance(error, NotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
+    return HTTPException(status.HTTP_409_CONFLICT, str(error))
+
+
 @router.post("", response_model=LaunchOut, status_code=status.HTTP_201_CREATED)
-def create_launch(
-    request: Request, body: LaunchRequest, db: DbSession, caller: Caller
-) -> LaunchOut:
-    """Open an app for the caller; `starting` means poll GET /launches/{id} until `ready`."""
-    try:
-        view = start_launch(
-            db,
-            get_clock(request),
-            _settings(request),
-            user=_user(caller),
-            app_slug=body.app,
-            client=body.client,
-            request_capacity=capacity_asker(request),
-        )
-    except NotEntitled as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return _out(view)
+async def create_launch(request: Request, body: LaunchRequest) -> LaunchOut:
+    """Open an app for the caller; `starting` means poll GET /launches/{id} until `ready`.
+
+    Asynchronous, and without a database session of its own: the token is checked,
+    and the launch decided, in the broker's next batch (`broker.batcher`).
+    """
+    batcher: LaunchBatcher = request.app.state.launches
+    ask = LaunchAsk(body.app, body.client, token_digest=secret_digest(bearer_secret(request)))
+    outcome = await batcher.launch(ask)
+    if isinstance(outcome, AnyplaceError):
+        raise _refusal(outcome)
+    return _out(outcome)
 
 
 @router.get("/{launch_id}", response_model=LaunchOut)
@@ -109,7 +115,7 @@ def get_launch(request: Request, launch_id: int, db: DbSession, caller: Caller) 
         )
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return _out(view)
+    return _out(view.launched())
 
 
 @router.get("/{launch_id}/connection", response_model=None)

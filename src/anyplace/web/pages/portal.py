@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from anyplace.broker.connection import html5_url, rdp_file
 from anyplace.broker.launch import (
+    Launched,
     LaunchView,
     NotEntitled,
     TicketRefused,
@@ -69,9 +70,9 @@ def favourite(
     return render(request, "portal/_catalog.html", {"catalog": catalog, "q": q})
 
 
-def _launch_target(view: LaunchView) -> str:
-    target = f"/launches/{view.launch.id}"
-    return f"{target}?ticket={view.ticket}" if view.ticket else target
+def _launch_target(launched: Launched) -> str:
+    target = f"/launches/{launched.launch_id}"
+    return f"{target}?ticket={launched.ticket}" if launched.ticket else target
 
 
 @router.post("/apps/{slug}/launch", response_model=None)
@@ -83,7 +84,7 @@ def launch(
     client: Annotated[str, Form()] = "html5",
 ) -> Response:
     try:
-        view = start_launch(
+        launched = start_launch(
             db,
             get_clock(request),
             _broker(request),
@@ -96,9 +97,11 @@ def launch(
         raise HTTPException(status.HTTP_403_FORBIDDEN, _("You may not use this app.")) from None
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, _("There is no such app.")) from None
-    if view.launch.app.url and view.launch.state == "ready" and view.launch.session is None:
-        return RedirectResponse(view.launch.app.url, status_code=SEE_OTHER)
-    return RedirectResponse(_launch_target(view), status_code=SEE_OTHER)
+    except AnyplaceError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    if launched.url and launched.state == "ready" and launched.pool is None:
+        return RedirectResponse(launched.url, status_code=SEE_OTHER)
+    return RedirectResponse(_launch_target(launched), status_code=SEE_OTHER)
 
 
 def _launch_context(view: LaunchView, ticket: str | None) -> dict[str, object]:
