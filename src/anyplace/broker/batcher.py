@@ -19,8 +19,10 @@ import asyncio
 import logging
 import queue
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +43,18 @@ BROKER_LOCK = AdvisoryLocks.lock_id("broker:placement")
 """The PostgreSQL advisory lock that serializes placement across replicas."""
 
 
+@dataclass(frozen=True)
+class _Waiting:
+    """An ask and where its answer goes: a thread's future, or a future of an event loop."""
+
+    ask: LaunchAsk
+    future: Future[Outcome] | asyncio.Future[Outcome]
+    loop: asyncio.AbstractEventLoop | None = None
+
+
+_Settled = tuple[asyncio.Future[Outcome], Outcome | None, BaseException | None]
+
+
 class LaunchBatcher:
     """Takes launch asks from any thread or event loop; one thread decides them in batches."""
 
@@ -50,27 +64,32 @@ class LaunchBatcher:
         clock: Clock,
         settings: BrokerSettings,
         request_capacity: Callable[[str], object] | None = None,
+        on_batch: Callable[[int], object] | None = None,
     ) -> None:
         self._sessions = sessions
         self._clock = clock
         self._settings = settings
         self._request_capacity = request_capacity
-        self._queue: queue.SimpleQueue[tuple[LaunchAsk, Future[Outcome]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._on_batch = on_batch
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
         self.batches = 0
-        """Batches decided so far (the benchmark reports launches per batch)."""
+        """Batches decided so far."""
 
     def submit(self, ask: LaunchAsk) -> Future[Outcome]:
-        self._start()
+        """From a thread: a future that holds the outcome once its batch has committed."""
         answer: Future[Outcome] = Future()
-        self._queue.put((ask, answer))
+        self._put(_Waiting(ask, answer))
         return answer
 
     async def launch(self, ask: LaunchAsk) -> Outcome:
-        return await asyncio.wrap_future(self.submit(ask))
+        """From an event loop. A batch settles all its loop's answers in one callback, so a
+        storm wakes the loop once per batch, not once per launch."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Outcome] = loop.create_future()
+        self._put(_Waiting(ask, answer, loop))
+        return await answer
 
     def close(self, timeout: float = 10.0) -> None:
         """Answer what is queued, then stop the thread."""
@@ -80,13 +99,13 @@ class LaunchBatcher:
             self._queue.put(None)
             thread.join(timeout)
 
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._started:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="launches", daemon=True)
-                self._thread.start()
+    def _put(self, waiting: _Waiting) -> None:
+        if self._thread is None:
+            with self._started:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="launches", daemon=True)
+                    self._thread.start()
+        self._queue.put(waiting)
 
     def _run(self) -> None:
         while True:
@@ -108,24 +127,56 @@ class LaunchBatcher:
             if stop:
                 return
 
-    def _decide(self, batch: list[tuple[LaunchAsk, Future[Outcome]]]) -> None:
-        asks = [ask for ask, _ in batch]
+    def _decide(self, batch: list[_Waiting]) -> None:
         try:
             with self._sessions() as db, db.begin():
                 if db.get_bind().dialect.name == "postgresql":
                     db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BROKER_LOCK})
-                outcomes = start_launches(db, self._clock, self._settings, asks)
+                outcomes = start_launches(
+                    db, self._clock, self._settings, [waiting.ask for waiting in batch]
+                )
         except Exception as exc:  # the database failed: every launch of the batch failed with it
             log.exception("a batch of %d launches failed", len(batch))
-            for _, answer in batch:
-                answer.set_exception(exc)
+            _settle(batch, [None] * len(batch), exc)
             return
         self.batches += 1
-        starting: set[str] = set()
-        for (_, answer), outcome in zip(batch, outcomes, strict=True):
-            answer.set_result(outcome)
-            if not isinstance(outcome, Exception) and outcome.state == "starting" and outcome.pool:
-                starting.add(outcome.pool)
+        _settle(batch, list(outcomes), None)
+        if self._on_batch is not None:
+            self._on_batch(len(batch))
+        starting = {
+            outcome.pool
+            for outcome in outcomes
+            if not isinstance(outcome, Exception) and outcome.state == "starting" and outcome.pool
+        }
         if self._request_capacity is not None:
             for pool in sorted(starting):
                 self._request_capacity(pool)
+
+
+def _settle(
+    batch: list[_Waiting], outcomes: list[Outcome | None], error: BaseException | None
+) -> None:
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = defaultdict(list)
+    for waiting, outcome in zip(batch, outcomes, strict=True):
+        if waiting.loop is not None and isinstance(waiting.future, asyncio.Future):
+            by_loop[waiting.loop].append((waiting.future, outcome, error))
+        elif isinstance(waiting.future, Future):
+            if error is not None:
+                waiting.future.set_exception(error)
+            else:
+                waiting.future.set_result(outcome)  # type: ignore[arg-type]
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_in_loop, settled)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            log.warning("%d launch answers had no event loop to go to", len(settled))
+
+
+def _settle_in_loop(settled: list[_Settled]) -> None:
+    for future, outcome, error in settled:
+        if future.done():  # the client went away and its request was cancelled
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]

@@ -135,8 +135,14 @@ def start_launches(
     connection = db.connection()
     slugs = list({ask.app_slug for ask in asks})
     apps = {app.slug: app for app in connection.execute(_APPS, {"slugs": slugs})}
-    users = {user_id for user_id in who if isinstance(user_id, int)}
-    entitled = entitled_pairs(db, users, [app.id for app in apps.values()])
+    entitled = entitled_pairs(
+        db,
+        {
+            (user_id, apps[ask.app_slug].id)
+            for ask, user_id in zip(asks, who, strict=True)
+            if isinstance(user_id, int) and ask.app_slug in apps
+        },
+    )
     outcomes: list[Outcome | None] = []
     accepted: list[tuple[int, int, Any]] = []
     for index, (ask, user_id) in enumerate(zip(asks, who, strict=True)):

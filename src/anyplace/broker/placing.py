@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, func, insert, select, updat
 from sqlalchemy.orm import Session
 
 from anyplace.broker.placement import Candidate, Decision, ExistingSession, decide
-from anyplace.broker.registration import is_registered
+from anyplace.broker.registration import registered_since
 from anyplace.domain import LoadBalancing, PowerState, SessionState
 from anyplace.power.policy import placement_mode
 from anyplace.power.schedule import Schedule
@@ -87,7 +87,11 @@ class Placing:
             views[pool.id] = _PoolView(pool.name, mode, [], {})
             max_sessions[pool.id] = pool.max_sessions_per_host
         names_by_id: dict[int, str] = {}
-        for host in connection.execute(_HOSTS, {"pools": list(pool_ids), "live": _LIVE_STATES}):
+        cutoff = registered_since(now, heartbeat_seconds)
+        hosts = connection.execute(
+            _HOSTS, {"pools": list(pool_ids), "live": _LIVE_STATES, "cutoff": cutoff}
+        )
+        for host in hosts:
             view = views[host.pool_id]
             view.host_ids[host.name] = host.id
             names_by_id[host.id] = host.name
@@ -96,7 +100,7 @@ class Placing:
                     name=host.name,
                     sessions=host.sessions,
                     max_sessions=max_sessions[host.pool_id],
-                    registered=is_registered(host.last_heartbeat_at, now, heartbeat_seconds),
+                    registered=bool(host.registered),
                     powered_on=host.power_state is PowerState.ON,
                     draining=host.drain or host.maintenance,
                     cpu_percent=host.cpu_percent,
@@ -223,7 +227,7 @@ _HOSTS = select(
     _machines.c.id,
     _machines.c.pool_id,
     _machines.c.name,
-    _machines.c.last_heartbeat_at,
+    func.coalesce(_machines.c.last_heartbeat_at >= bindparam("cutoff"), False).label("registered"),
     _machines.c.power_state,
     _machines.c.drain,
     _machines.c.maintenance,

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-__all__ = ["MISSED_HEARTBEATS", "is_registered"]
+__all__ = ["MISSED_HEARTBEATS", "is_registered", "registered_since"]
 
 MISSED_HEARTBEATS = 2
+
+
+def registered_since(now: datetime, interval_s: float) -> datetime:
+    """The oldest last heartbeat a registered host can have (for asking the database)."""
+    return now - timedelta(seconds=interval_s * MISSED_HEARTBEATS)
 
 
 def is_registered(last_heartbeat_at: datetime | None, now: datetime, interval_s: float) -> bool:
     if last_heartbeat_at is None:
         return False
-    return now - last_heartbeat_at <= timedelta(seconds=interval_s * MISSED_HEARTBEATS)
+    return last_heartbeat_at >= registered_since(now, interval_s)

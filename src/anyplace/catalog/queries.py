@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import ScalarSelect, bindparam, select
+from sqlalchemy import ScalarSelect, bindparam, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from anyplace.store.models import App, Category, User, entitlements, group_members
@@ -40,24 +40,29 @@ def entitled_app_ids(user_id: int) -> ScalarSelect[int]:
     )
 
 
-def entitled_pairs(
-    session: Session, user_ids: Collection[int], app_ids: Collection[int]
-) -> set[tuple[int, int]]:
-    """Which of these users may use which of these apps, as (user id, app id): one query."""
-    if not user_ids or not app_ids:
+def entitled_pairs(session: Session, pairs: Collection[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of these (user id, app id) pairs are entitled: one query for a batch of launches."""
+    if not pairs:
         return set()
-    rows = session.connection().execute(
-        _ENTITLED_PAIRS, {"users": list(user_ids), "apps": list(app_ids)}
-    )
-    return {(user_id, app_id) for user_id, app_id in rows}
+    values = {
+        "users": list({user for user, _ in pairs}),
+        "apps": list({app for _, app in pairs}),
+        "pairs": list(pairs),
+    }
+    return {(user, app) for user, app in session.connection().execute(_ENTITLED_PAIRS, values)}
 
 
+# The user and app filters let the indexes find the rows; the pair filter drops, inside the
+# database, the many other apps the batch's users may use.
 _ENTITLED_PAIRS = (
     select(group_members.c.user_id, entitlements.c.app_id)
     .join(group_members, group_members.c.group_id == entitlements.c.group_id)
     .where(
         group_members.c.user_id.in_(bindparam("users", expanding=True)),
         entitlements.c.app_id.in_(bindparam("apps", expanding=True)),
+        tuple_(group_members.c.user_id, entitlements.c.app_id).in_(
+            bindparam("pairs", expanding=True)
+        ),
     )
     .distinct()
 )

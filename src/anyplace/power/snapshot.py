@@ -101,12 +101,23 @@ def build_schedule(
     open_days: Iterable[str],
     phases: Iterable[PhaseValues],
 ) -> Schedule:
-    """A schedule from stored values; an equal one made before is returned instead.
+    """A schedule from stored values; the one made before from equal values, if any.
 
     Schedules are read on every launch batch and every controller tick, and a
     schedule learns its holidays as it is asked about days: handing back the
-    same object keeps what it has learnt.
+    same object skips building it and keeps what it has learnt.
     """
+    key = (
+        timezone,
+        holidays_country,
+        holiday_phase,
+        tuple(closed_days),
+        tuple(open_days),
+        tuple(phases),
+    )
+    known = _known_schedules.get(key)
+    if known is not None:
+        return known
     rules = tuple(
         PhaseRule(
             weekdays=frozenset(i + 1 for i in range(7) if values.weekdays & DAYS[i].bit),
@@ -116,21 +127,21 @@ def build_schedule(
             min_percent=values.min_percent,
             buffer_percent=values.buffer_percent,
         )
-        for values in phases
+        for values in key[5]
     )
     schedule = Schedule(
         timezone=timezone,
         rules=rules,
         holidays_country=holidays_country,
         holiday_phase=holiday_phase,
-        closed_days=frozenset(date.fromisoformat(day) for day in closed_days),
-        open_days=frozenset(date.fromisoformat(day) for day in open_days),
+        closed_days=frozenset(date.fromisoformat(day) for day in key[3]),
+        open_days=frozenset(date.fromisoformat(day) for day in key[4]),
     )
-    return _known_schedules.setdefault(schedule, schedule)
+    return _known_schedules.setdefault(key, schedule)
 
 
-_known_schedules: dict[Schedule, Schedule] = {}
-"""Every distinct schedule seen: a few per site (one per policy and each of its edits)."""
+_known_schedules: dict[tuple[object, ...], Schedule] = {}
+"""Every distinct schedule seen, by its values: a few per site (one per policy and edit)."""
 
 
 def actions_in_flight(session: Session, machine_ids: list[int]) -> set[int]:

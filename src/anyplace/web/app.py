@@ -38,6 +38,7 @@ from anyplace.web.api import pools as pools_api
 from anyplace.web.api import power as power_api
 from anyplace.web.api import sessions as sessions_api
 from anyplace.web.deps import capacity_request
+from anyplace.web.launch_fastpath import LaunchFastPath
 from anyplace.web.metrics import HttpMetricsMiddleware, Metrics, metrics_endpoint
 from anyplace.web.pages import demo as demo_pages
 from anyplace.web.pages import demo_targets
@@ -86,8 +87,15 @@ def create_app(
     app.state.controller = None
     app.state.microapps = microapps
     app.state.metrics = Metrics(sessions, clock, settings.broker.heartbeat_seconds)
-    app.state.launches = LaunchBatcher(sessions, clock, settings.broker, capacity_request(app))
+    app.state.launches = LaunchBatcher(
+        sessions,
+        clock,
+        settings.broker,
+        request_capacity=capacity_request(app),
+        on_batch=app.state.metrics.record_launch_batch,
+    )
     _add_sign_in(app, settings, demo_accounts or [])
+    app.add_middleware(LaunchFastPath, batcher=app.state.launches)
     app.add_middleware(HttpMetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityMiddleware)
     _add_error_pages(app)

@@ -54,7 +54,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+        self.launch_batches = Histogram(
+            "anyplace_launch_batch_size",
+            "Launches decided together in one transaction (broker.batcher).",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+        )
         self.registry.register(EstateCollector(sessions, clock, heartbeat_seconds))
+
+    def record_launch_batch(self, size: int) -> None:
+        self.launch_batches.observe(size)
 
 
 class EstateCollector(Collector):

@@ -21,7 +21,7 @@ from anyplace.broker.heartbeat import ReportedSession
 from anyplace.broker.sessions import SessionEnded, request_logoff
 from anyplace.domain import SessionState
 from anyplace.errors import NotFound
-from anyplace.store.models import Machine
+from anyplace.store.access import Store
 from anyplace.store.models import Session as UserSession
 from anyplace.web.api.paging import API_PREFIX
 from anyplace.web.deps import Caller, DbSession, Principal, get_clock, require_admin
@@ -73,16 +73,13 @@ class HeartbeatOut(BaseModel):
     commands: list[CommandOut]
 
 
-def _agent(request: Request, db: DbSession) -> Machine:
+def _credential(request: Request) -> str:
     scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credential:
+    if scheme.lower() != "bearer" or not credential.strip():
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "send the host credential as a bearer token"
         )
-    try:
-        return authenticate_agent(db, credential.strip())
-    except AgentRefused as exc:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    return credential.strip()
 
 
 @router.post("/agent/enrol", response_model=EnrolAnswer)
@@ -96,10 +93,16 @@ def agent_enrol(request: Request, body: EnrolRequest, db: DbSession) -> EnrolAns
 
 
 @router.post("/agent/heartbeat", response_model=HeartbeatOut)
-def agent_heartbeat(
-    request: Request, body: HeartbeatIn, db: DbSession, machine: Annotated[Machine, Depends(_agent)]
-) -> HeartbeatOut:
+def agent_heartbeat(request: Request, body: HeartbeatIn) -> HeartbeatOut:
+    """Record what the host reports; answer with its drain flag and queued commands.
+
+    The transaction is opened and committed here, in one call, rather than by the
+    request's session dependency: every host beats every half minute, and on
+    SQLite a transaction that spans the framework's hops between threads keeps
+    the one writer (and the launches waiting for it) longer than its work needs.
+    """
     settings = request.app.state.settings.broker
+    credential = _credential(request)
     beat = Heartbeat(
         boot=body.boot,
         seq=body.seq,
@@ -112,7 +115,13 @@ def agent_heartbeat(
         acks=tuple(body.acks),
     )
     grace = timedelta(seconds=max(120, 4 * settings.heartbeat_seconds))
-    answer = process_heartbeat(db, get_clock(request), machine, beat, pending_grace=grace)
+    store: Store = request.app.state.store
+    try:
+        with store.transaction() as db:
+            machine = authenticate_agent(db, credential)
+            answer = process_heartbeat(db, get_clock(request), machine, beat, pending_grace=grace)
+    except AgentRefused as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
     return HeartbeatOut(
         applied=answer.applied,
         drain=answer.drain,

@@ -26,7 +26,7 @@ from anyplace.store.models import User
 from anyplace.web.api.paging import API_PREFIX
 from anyplace.web.deps import Caller, DbSession, bearer_secret, get_clock, unauthorized
 
-__all__ = ["router"]
+__all__ = ["LaunchOut", "LaunchRequest", "launch_out", "refusal_status", "router"]
 
 router = APIRouter(prefix=f"{API_PREFIX}/launches", tags=["launch"])
 
@@ -62,7 +62,7 @@ def _settings(request: Request) -> BrokerSettings:
     return settings
 
 
-def _out(launched: Launched) -> LaunchOut:
+def launch_out(launched: Launched) -> LaunchOut:
     connection = None
     if launched.ticket is not None:
         connection = (
@@ -82,14 +82,22 @@ def _out(launched: Launched) -> LaunchOut:
     )
 
 
-def _refusal(error: AnyplaceError) -> HTTPException:
+def refusal_status(error: AnyplaceError) -> int:
+    """The HTTP status of a launch the broker refused."""
     if isinstance(error, NotSignedIn):
-        return unauthorized(str(error))
+        return status.HTTP_401_UNAUTHORIZED
     if isinstance(error, NotEntitled):
-        return HTTPException(status.HTTP_403_FORBIDDEN, str(error))
+        return status.HTTP_403_FORBIDDEN
     if isinstance(error, NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
-    return HTTPException(status.HTTP_409_CONFLICT, str(error))
+        return status.HTTP_404_NOT_FOUND
+    return status.HTTP_409_CONFLICT
+
+
+def _refusal(error: AnyplaceError) -> HTTPException:
+    code = refusal_status(error)
+    if code == status.HTTP_401_UNAUTHORIZED:
+        return unauthorized(str(error))
+    return HTTPException(code, str(error))
 
 
 @router.post("", response_model=LaunchOut, status_code=status.HTTP_201_CREATED)
@@ -97,14 +105,15 @@ async def create_launch(request: Request, body: LaunchRequest) -> LaunchOut:
     """Open an app for the caller; `starting` means poll GET /launches/{id} until `ready`.
 
     Asynchronous, and without a database session of its own: the token is checked,
-    and the launch decided, in the broker's next batch (`broker.batcher`).
+    and the launch decided, in the broker's next batch (`broker.batcher`). Most launches
+    are answered before they get here, with the same models, by `web.launch_fastpath`.
     """
     batcher: LaunchBatcher = request.app.state.launches
     ask = LaunchAsk(body.app, body.client, token_digest=secret_digest(bearer_secret(request)))
     outcome = await batcher.launch(ask)
     if isinstance(outcome, AnyplaceError):
         raise _refusal(outcome)
-    return _out(outcome)
+    return launch_out(outcome)
 
 
 @router.get("/{launch_id}", response_model=LaunchOut)
@@ -115,7 +124,7 @@ def get_launch(request: Request, launch_id: int, db: DbSession, caller: Caller) 
         )
     except NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return _out(view.launched())
+    return launch_out(view.launched())
 
 
 @router.get("/{launch_id}/connection", response_model=None)
