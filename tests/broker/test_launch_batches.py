@@ -7,7 +7,7 @@ from collections import Counter
 from concurrent.futures import Future
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from anyplace.broker.batcher import LaunchBatcher
 from anyplace.broker.launch import (
@@ -20,7 +20,7 @@ from anyplace.broker.launch import (
 )
 from anyplace.clock import VirtualClock
 from anyplace.config import BrokerSettings
-from anyplace.domain import PowerState
+from anyplace.domain import PowerState, SessionState
 from anyplace.errors import NotFound
 from anyplace.identity.tokens import create_token, secret_digest
 from anyplace.store.access import Store
@@ -170,7 +170,7 @@ def test_the_batcher_answers_every_launch_after_its_batch_has_committed(
     bring_up(demo_store, clock, "gen-01", "gen-02", "gen-03", max_sessions=10)
     users = users_of(demo_store, "jobcenter", 40)
     asked: list[str] = []
-    batcher = LaunchBatcher(demo_store.sessions, clock, SETTINGS, asked.append)
+    batcher = LaunchBatcher(demo_store.engine, clock, SETTINGS, asked.append)
     answers: list[Future[Outcome]] = []
     guard = threading.Lock()
 
@@ -197,7 +197,7 @@ def test_the_batcher_answers_every_launch_after_its_batch_has_committed(
 
 def test_a_failed_batch_fails_each_of_its_launches(demo_store: Store, clock: VirtualClock) -> None:
     """The database refusing the batch is an error for every waiting caller, not a hang."""
-    broken = LaunchBatcher(demo_store.sessions, clock, SETTINGS)
+    broken = LaunchBatcher(demo_store.engine, clock, SETTINGS)
     with demo_store.engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE launches")
     (user,) = users_of(demo_store, "jobcenter", 1)
@@ -205,3 +205,57 @@ def test_a_failed_batch_fails_each_of_its_launches(demo_store: Store, clock: Vir
     with pytest.raises(Exception, match="launches"):
         answer.result(timeout=30)
     broken.close()
+
+
+def test_the_batcher_rereads_what_another_connection_changed(
+    demo_store: Store, clock: VirtualClock
+) -> None:
+    """On SQLite the batcher keeps what it read while nobody else writes; a revoked token,
+    a drained host or an ended session written elsewhere counts at the next batch."""
+    bring_up(demo_store, clock, "gen-01", "gen-02")
+    alice, bob = users_of(demo_store, "jobcenter", 2)
+    with demo_store.transaction() as session:
+        token = create_token(
+            session, clock, name="alice", admin=False, user=session.get(User, alice)
+        )
+    digest = secret_digest(token.secret)
+    batcher = LaunchBatcher(demo_store.engine, clock, SETTINGS)
+    first = placed(batcher.submit(LaunchAsk("word", token_digest=digest)).result(timeout=30))
+    with demo_store.transaction() as session:
+        session.execute(update(Machine).where(Machine.name == first.host).values(drain=True))
+        session.execute(update(UserSession).values(state=SessionState.ENDED))
+    second = placed(batcher.submit(LaunchAsk("word", user_id=bob)).result(timeout=30))
+    assert second.host != first.host, "the drained host takes no new session"
+    with demo_store.transaction() as session:
+        session.execute(
+            update(ApiToken).where(ApiToken.name == "alice").values(revoked_at=clock.now())
+        )
+    refused = batcher.submit(LaunchAsk("word", token_digest=digest)).result(timeout=30)
+    batcher.close()
+    assert isinstance(refused, NotSignedIn)
+
+
+def test_the_batcher_reads_nothing_again_while_nobody_else_writes(
+    demo_store: Store, clock: VirtualClock
+) -> None:
+    bring_up(demo_store, clock, "gen-01", "gen-02")
+    users = users_of(demo_store, "jobcenter", 2)
+    batcher = LaunchBatcher(demo_store.engine, clock, SETTINGS)
+    placed(batcher.submit(LaunchAsk("word", user_id=users[0])).result(timeout=30))
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split(maxsplit=1)[0].upper() + " " + statement)
+
+    event.listen(demo_store.engine, "before_cursor_execute", count)
+    try:
+        again = placed(batcher.submit(LaunchAsk("excel", user_id=users[0])).result(timeout=30))
+    finally:
+        event.remove(demo_store.engine, "before_cursor_execute", count)
+        batcher.close()
+    assert again.state == "ready"
+    reads_of_hosts = [s for s in statements if "FROM machines" in s]
+    if demo_store.engine.dialect.name == "sqlite":
+        assert reads_of_hosts == [], "hosts, counts and sessions came from the last batch"
+    else:
+        assert reads_of_hosts, "replicas share PostgreSQL: every batch reads afresh"

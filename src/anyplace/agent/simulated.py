@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,6 +74,11 @@ class SimulatedSource:
         self.messages.append(text)
 
 
+LIST_EVERY = 5.0
+"""Seconds between looks at which hosts are on (a host that comes on beats within this)."""
+TICK = 0.1
+
+
 class SimulatedHosts:
     """Runs one agent per simulated host that is on, enrolling it the first time."""
 
@@ -83,8 +89,28 @@ class SimulatedHosts:
         self.agents: dict[str, Agent] = {}
         self.state = Path(tempfile.mkdtemp(prefix="anyplace-sim-agents-"))
         self.http = httpx.Client(timeout=10)
+        self._spread: dict[str, float] = {}
+        """A new host's wait before its second beat: its point of the interval."""
 
     def beat_all(self) -> None:
+        """One heartbeat from every host that is on, one after another."""
+        for name in self._hosts_on():
+            self.beat(name)
+
+    def beat(self, name: str) -> None:
+        agent = self.agents.get(name)
+        if agent is None:
+            agent = Agent(self.broker_url, self.state / name, SimulatedSource(self.store, name),
+                          client=self.http, interval=self.interval)  # fmt: skip
+            with self.store.transaction() as session:
+                token = create_enrolment_token(
+                    session, self.clock, name, valid=timedelta(minutes=5)
+                )
+            agent.enrol(token)
+            self.agents[name] = agent
+        agent.heartbeat()
+
+    def _hosts_on(self) -> list[str]:
         with self.store.sessions() as session:
             on = {
                 m.name
@@ -96,25 +122,37 @@ class SimulatedHosts:
                     )
                 )
             }
-        for name in sorted(on):
-            agent = self.agents.get(name)
-            if agent is None:
-                agent = Agent(self.broker_url, self.state / name, SimulatedSource(self.store, name),
-                              client=self.http, interval=self.interval)  # fmt: skip
-                with self.store.transaction() as session:
-                    token = create_enrolment_token(
-                        session, self.clock, name, valid=timedelta(minutes=5)
-                    )
-                agent.enrol(token)
-                self.agents[name] = agent
-            agent.heartbeat()
         for name in set(self.agents) - on:
             del self.agents[name]  # the host stopped; its agent stopped with it
+        return sorted(on)
 
     def run(self, stop: threading.Event) -> None:
+        """Beat each host once per interval. A host that has just come on beats at once; after
+        that the hosts' beats are spread over the interval, as real agents started at
+        different moments are (every host at once would load the broker in bursts)."""
+        due: dict[str, float] = {}
+        listed_at = -LIST_EVERY
+        hosts: list[str] = []
         while not stop.is_set():
-            try:
-                self.beat_all()
-            except Exception:
-                log.exception("simulated agents: heartbeat round failed")
-            stop.wait(self.interval)
+            now = time.monotonic()
+            if now - listed_at >= LIST_EVERY:
+                try:
+                    hosts = self._hosts_on()
+                except Exception:
+                    log.exception("simulated agents: could not read the hosts")
+                listed_at = now
+                for position, name in enumerate(hosts):
+                    if name not in due:
+                        # At its own point of the interval; a host no agent has beaten yet at once.
+                        spread = self.interval * position / max(1, len(hosts))
+                        due[name] = now if name not in self.agents else now + spread
+                        self._spread[name] = self.interval + spread
+                for name in set(due) - set(hosts):
+                    del due[name]
+            for name in [name for name in hosts if due.get(name, now + 1) <= now]:
+                try:
+                    self.beat(name)
+                except Exception:
+                    log.exception("simulated agents: heartbeat of %s failed", name)
+                due[name] = now + self._spread.pop(name, self.interval)
+            stop.wait(min(TICK, self.interval))

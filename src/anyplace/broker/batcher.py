@@ -10,6 +10,12 @@ batch, never fewer per second. On PostgreSQL every replica batches its own
 requests, and one advisory lock taken at the start of each batch's transaction
 serializes the batches of all replicas, so two replicas cannot overfill a host.
 
+On SQLite the batcher keeps what its batches read (tokens, apps, entitlements,
+the pools' hosts and sessions: `broker.launch.Known`) on a connection of its
+own, for as long as SQLite's `PRAGMA data_version` says that no other
+connection has committed since; a heartbeat, an admin's change or a CLI command
+anywhere makes the next batch read afresh. Its own commits it knows already.
+
 Nothing is answered before its batch has committed (DESIGN.md, principle 5).
 """
 
@@ -24,10 +30,10 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
 
-from anyplace.broker.launch import LaunchAsk, Outcome, start_launches
+from anyplace.broker.launch import Known, LaunchAsk, Outcome, start_launches
 from anyplace.clock import Clock
 from anyplace.config import BrokerSettings
 from anyplace.power.locks import AdvisoryLocks
@@ -60,13 +66,13 @@ class LaunchBatcher:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        engine: Engine,
         clock: Clock,
         settings: BrokerSettings,
         request_capacity: Callable[[str], object] | None = None,
         on_batch: Callable[[int], object] | None = None,
     ) -> None:
-        self._sessions = sessions
+        self._engine = engine
         self._clock = clock
         self._settings = settings
         self._request_capacity = request_capacity
@@ -74,6 +80,10 @@ class LaunchBatcher:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
+        self._connection: Connection | None = None
+        """SQLite: the batcher's own connection, whose change counter keeps `_known` valid."""
+        self._known: Known | None = None
+        self._version: object = None
         self.batches = 0
         """Batches decided so far."""
 
@@ -108,35 +118,37 @@ class LaunchBatcher:
         self._queue.put(waiting)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            self._decide(batch)
-            if stop:
-                return
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._decide(batch)
+                if stop:
+                    return
+        finally:
+            self._forget()
 
     def _decide(self, batch: list[_Waiting]) -> None:
+        asks = [waiting.ask for waiting in batch]
         try:
-            with self._sessions() as db, db.begin():
-                if db.get_bind().dialect.name == "postgresql":
-                    db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BROKER_LOCK})
-                outcomes = start_launches(
-                    db, self._clock, self._settings, [waiting.ask for waiting in batch]
-                )
+            with self._session() as db, db.begin():
+                known = self._known_now(db)
+                outcomes = start_launches(db, self._clock, self._settings, asks, known)
         except Exception as exc:  # the database failed: every launch of the batch failed with it
             log.exception("a batch of %d launches failed", len(batch))
+            self._forget()
             _settle(batch, [None] * len(batch), exc)
             return
         self.batches += 1
@@ -151,6 +163,33 @@ class LaunchBatcher:
         if self._request_capacity is not None:
             for pool in sorted(starting):
                 self._request_capacity(pool)
+
+    def _session(self) -> Session:
+        if self._engine.dialect.name != "sqlite":
+            return Session(self._engine, expire_on_commit=False)
+        if self._connection is None:
+            self._connection = self._engine.connect()
+        return Session(bind=self._connection, expire_on_commit=False)
+
+    def _known_now(self, db: Session) -> Known | None:
+        """What earlier batches read, if nothing else has written since; else a fresh start.
+
+        Asked inside the batch's transaction, which on SQLite holds the write lock:
+        nobody can commit between this check and the batch's own commit.
+        """
+        if self._connection is None:
+            db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BROKER_LOCK})
+            return None
+        version = db.connection().exec_driver_sql("PRAGMA data_version").scalar()
+        if self._known is None or version != self._version:
+            self._known, self._version = Known(), version
+        return self._known
+
+    def _forget(self) -> None:
+        self._known = None
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
 
 
 def _settle(

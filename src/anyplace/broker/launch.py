@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -32,12 +32,13 @@ from anyplace.clock import Clock
 from anyplace.config import BrokerSettings
 from anyplace.domain import AppKind
 from anyplace.errors import AnyplaceError, NotFound
-from anyplace.identity.tokens import authenticate_digests, secret_digest
+from anyplace.identity.tokens import Bearer, read_bearers, record_use, secret_digest
 from anyplace.store.models import App, Launch, User
 from anyplace.store.models import Session as UserSession
 
 __all__ = [
     "LIVE",
+    "Known",
     "LaunchAsk",
     "LaunchView",
     "Launched",
@@ -122,26 +123,46 @@ class LaunchView:
         )
 
 
+@dataclass
+class Known:
+    """What earlier batches read, for the next batch to reuse instead of reading again.
+
+    Valid only while nothing but the batches themselves has written to the store:
+    the batcher keeps one on SQLite, whose change counter tells it so, and starts
+    afresh otherwise. A failed batch must drop it: its memory ran ahead of the store.
+    """
+
+    placing: Placing = field(default_factory=Placing)
+    bearers: dict[str, Bearer | None] = field(default_factory=dict)
+    apps: dict[str, Any] = field(default_factory=dict)
+    """Enabled apps by slug; None for a slug that names none."""
+    entitled: dict[tuple[int, int], bool] = field(default_factory=dict)
+
+
 def start_launches(
-    db: Session, clock: Clock, settings: BrokerSettings, asks: Sequence[LaunchAsk]
+    db: Session,
+    clock: Clock,
+    settings: BrokerSettings,
+    asks: Sequence[LaunchAsk],
+    known: Known | None = None,
 ) -> list[Outcome]:
     """Decide and record a batch of launches in the caller's transaction; one outcome per ask.
 
     A refused ask (unknown token or app, not entitled) is an error in its place,
     not an exception: one bad request must not fail the others.
     """
+    known = known if known is not None else Known()
     now = clock.now()
-    who = _who(db, clock, asks)
-    connection = db.connection()
-    slugs = list({ask.app_slug for ask in asks})
-    apps = {app.slug: app for app in connection.execute(_APPS, {"slugs": slugs})}
-    entitled = entitled_pairs(
+    who = _who(db, now, asks, known)
+    apps = _apps_of(db, {ask.app_slug for ask in asks}, known)
+    entitled = _entitled(
         db,
         {
             (user_id, apps[ask.app_slug].id)
             for ask, user_id in zip(asks, who, strict=True)
             if isinstance(user_id, int) and ask.app_slug in apps
         },
+        known,
     )
     outcomes: list[Outcome | None] = []
     accepted: list[tuple[int, int, Any]] = []
@@ -162,13 +183,9 @@ def start_launches(
             accepted.append((index, user_id, app))
         outcomes.append(refusal)
     hosted = [(i, u, app) for i, u, app in accepted if app.kind is not AppKind.WEB]
-    placing = Placing.read(
-        db,
-        now,
-        settings.heartbeat_seconds,
-        {app.pool_id for _, _, app in hosted},
-        {user_id for _, user_id, _ in hosted},
-    )
+    placing = known.placing
+    placing.cover(db, {app.pool_id for _, _, app in hosted}, {u for _, u, _ in hosted})
+    placing.start(now, settings.heartbeat_seconds)
     decisions = {
         index: placing.place(user_id, app.pool_id, app.slug) for index, user_id, app in hosted
     }
@@ -203,7 +220,7 @@ def start_launches(
             )
         )
     if rows:
-        ids = connection.execute(_NEW_LAUNCHES, rows).scalars().all()
+        ids = db.connection().execute(_NEW_LAUNCHES, rows).scalars().all()
         for (index, answer), launch_id in zip(answers, ids, strict=True):
             outcomes[index] = replace(answer, launch_id=launch_id)
     return [outcome for outcome in outcomes if outcome is not None]
@@ -235,23 +252,51 @@ def _fill_placed(
     return ticket
 
 
-def _who(db: Session, clock: Clock, asks: Sequence[LaunchAsk]) -> list[int | AnyplaceError]:
-    """Each ask's user id, resolving the API tokens of the batch in one query."""
+def _who(
+    db: Session, now: datetime, asks: Sequence[LaunchAsk], known: Known
+) -> list[int | AnyplaceError]:
+    """Each ask's user id; the API tokens not seen before are read in one query."""
     digests = {ask.token_digest for ask in asks if ask.token_digest is not None}
-    bearers = authenticate_digests(db, clock, digests) if digests else {}
+    unseen = [digest for digest in digests if digest not in known.bearers]
+    if unseen:
+        found = read_bearers(db, unseen)
+        for digest in unseen:
+            known.bearers[digest] = found.get(digest)
     who: list[int | AnyplaceError] = []
+    used: dict[int, Bearer] = {}
     for ask in asks:
         if ask.user_id is not None:
             who.append(ask.user_id)
             continue
-        bearer = bearers.get(ask.token_digest or "")
-        if bearer is None:
+        bearer = known.bearers.get(ask.token_digest or "")
+        if bearer is None or not bearer.live(now):
             who.append(NotSignedIn("the API token is unknown, expired or revoked"))
         elif bearer.user_id is None:
             who.append(NotEntitled("launching needs a user's token"))
         else:
             who.append(bearer.user_id)
+            used[bearer.token_id] = bearer
+    record_use(db, used.values(), now)
     return who
+
+
+def _apps_of(db: Session, slugs: set[str], known: Known) -> dict[str, Any]:
+    """The enabled apps among these slugs; the ones not seen before in one query."""
+    unseen = [slug for slug in slugs if slug not in known.apps]
+    if unseen:
+        found = {app.slug: app for app in db.connection().execute(_APPS, {"slugs": unseen})}
+        for slug in unseen:
+            known.apps[slug] = found.get(slug)
+    return {slug: known.apps[slug] for slug in slugs if known.apps[slug] is not None}
+
+
+def _entitled(db: Session, pairs: set[tuple[int, int]], known: Known) -> set[tuple[int, int]]:
+    unseen = {pair for pair in pairs if pair not in known.entitled}
+    if unseen:
+        found = entitled_pairs(db, unseen)
+        for pair in unseen:
+            known.entitled[pair] = pair in found
+    return {pair for pair in pairs if known.entitled[pair]}
 
 
 def start_launch(
@@ -283,7 +328,9 @@ def poll_launch(
     if launch.state != "starting" or launch.pool_id is None:
         return LaunchView(launch)
     now = clock.now()
-    placing = Placing.read(db, now, settings.heartbeat_seconds, {launch.pool_id}, {user.id})
+    placing = Placing()
+    placing.cover(db, {launch.pool_id}, {user.id})
+    placing.start(now, settings.heartbeat_seconds)
     decision = placing.place(user.id, launch.pool_id, launch.app.slug)
     session_ids = placing.write(db, now)
     row: dict[str, object] = {}

@@ -1,11 +1,13 @@
-"""The pools as placement sees them while a batch of launches is placed.
+"""The pools as placement sees them while batches of launches are placed.
 
 The broker places launches in batches (see `broker.batcher`): the pools' hosts,
-their session counts and the batch's users' own sessions are read once, in the
-batch's transaction, and kept up to date in memory as each launch is placed, so
-that the second launch of a batch sees the session the first one made. The
-decisions themselves are `broker.placement.decide`'s (pure); this module only
-gathers its input and remembers its output until it is written.
+their session counts and the users' own sessions are read once and kept up to
+date in memory as each launch is placed, so that the second launch of a batch
+sees the session the first one made. A `Placing` can also outlive its batch:
+on SQLite the batcher keeps it for as long as no other connection has written
+(the database's own change counter says so), and the next batch reads only what
+it has not seen. The decisions themselves are `broker.placement.decide`'s
+(pure); this module gathers its input and remembers its output until written.
 """
 
 from __future__ import annotations
@@ -34,89 +36,118 @@ LIVE = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
 
 
 @dataclass
-class _PoolView:
+class _Host:
+    id: int
     name: str
-    mode: LoadBalancing
-    hosts: list[Candidate]
-    host_ids: dict[str, int]
-    own: dict[int, list[ExistingSession]] = field(default_factory=lambda: defaultdict(list))
+    last_heartbeat_at: datetime | None
+    powered_on: bool
+    draining: bool
+    cpu_percent: float | None
+    memory_percent: float | None
+    sessions: int
 
 
 @dataclass
-class _NewSession:
+class _PoolView:
+    name: str
+    max_sessions: int
+    load_balancing: LoadBalancing
+    schedule: Schedule
+    hosts: dict[int, _Host]
+    mode: LoadBalancing = LoadBalancing.BREADTH_FIRST
+    """This batch's mode (the schedule's phase now)."""
+    candidates: list[Candidate] = field(default_factory=list)
+    """This batch's hosts as placement sees them, in the order of `hosts`."""
+    slots: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Each host's place in `candidates` and its id, by name."""
+
+
+@dataclass
+class _OwnSession:
+    id: int
+    """Negative for a session made in this batch, until `write` has inserted it."""
     user_id: int
     pool_id: int
     machine_id: int
+    state: SessionState
     apps: list[str]
 
 
 class Placing:
-    """One batch's view of its pools; `place` decides, `write` records the sessions.
+    """The pools and users batches have needed: `cover` reads what is missing, `start` fixes
+    the batch's time, `place` decides, `write` records the sessions."""
 
-    A session made in this batch has a negative id until `write` inserts it and
-    returns the real ids.
-    """
-
-    def __init__(self, pools: dict[int, _PoolView], apps: dict[int, list[str]]) -> None:
-        self._pools = pools
-        self._apps = apps
-        """Each live session's apps (existing and new), to add a reconnected launch's app."""
+    def __init__(self) -> None:
+        self._pools: dict[int, _PoolView] = {}
+        self._users: dict[int, list[_OwnSession]] = {}
+        self._sessions: dict[int, _OwnSession] = {}
         self._changed: set[int] = set()
-        self._new: dict[int, _NewSession] = {}
+        self._new: list[_OwnSession] = []
 
-    @classmethod
-    def read(
-        cls,
-        db: Session,
-        now: datetime,
-        heartbeat_seconds: float,
-        pool_ids: Collection[int],
-        user_ids: Collection[int],
-    ) -> Placing:
-        """Four prepared statements, however many launches and pools; none without pools."""
-        if not pool_ids:
-            return cls({}, {})
+    def cover(self, db: Session, pool_ids: Collection[int], user_ids: Collection[int]) -> None:
+        """Read the pools and users not read before: at most four statements, none when
+        everything is known already."""
         connection = db.connection()
-        pools = connection.execute(_POOLS, {"pools": list(pool_ids)}).all()
+        pools = [pool_id for pool_id in pool_ids if pool_id not in self._pools]
+        if pools:
+            self._read_pools(connection, pools)
+        users = [user_id for user_id in user_ids if user_id not in self._users]
+        if users:
+            for user_id in users:
+                self._users[user_id] = []
+            for row in connection.execute(_OWN, {"users": users, "live": _LIVE_STATES}):
+                own = _OwnSession(
+                    row.id, row.user_id, row.pool_id, row.machine_id, row.state, list(row.apps)
+                )
+                self._users[row.user_id].append(own)
+                self._sessions[row.id] = own
+
+    def _read_pools(self, connection: Connection, pool_ids: list[int]) -> None:
+        pools = connection.execute(_POOLS, {"pools": pool_ids}).all()
         schedules = _schedules(connection, {pool.power_policy_id for pool in pools})
-        views: dict[int, _PoolView] = {}
-        max_sessions: dict[int, int] = {}
         for pool in pools:
-            schedule = schedules.get(pool.power_policy_id, ALWAYS_ON)
-            mode = placement_mode(pool.load_balancing, schedule.phase_at(now).phase)
-            views[pool.id] = _PoolView(pool.name, mode, [], {})
-            max_sessions[pool.id] = pool.max_sessions_per_host
-        names_by_id: dict[int, str] = {}
+            self._pools[pool.id] = _PoolView(
+                pool.name,
+                pool.max_sessions_per_host,
+                pool.load_balancing,
+                schedules.get(pool.power_policy_id, ALWAYS_ON),
+                {},
+            )
+        for host in connection.execute(_HOSTS, {"pools": pool_ids, "live": _LIVE_STATES}):
+            self._pools[host.pool_id].hosts[host.id] = _Host(
+                host.id,
+                host.name,
+                host.last_heartbeat_at,
+                host.power_state is PowerState.ON,
+                host.drain or host.maintenance,
+                host.cpu_percent,
+                host.memory_percent,
+                host.sessions,
+            )
+
+    def start(self, now: datetime, heartbeat_seconds: float) -> None:
+        """Fix what depends on the time for this batch: each pool's mode, and which hosts
+        count as registered."""
         cutoff = registered_since(now, heartbeat_seconds)
-        hosts = connection.execute(
-            _HOSTS, {"pools": list(pool_ids), "live": _LIVE_STATES, "cutoff": cutoff}
-        )
-        for host in hosts:
-            view = views[host.pool_id]
-            view.host_ids[host.name] = host.id
-            names_by_id[host.id] = host.name
-            view.hosts.append(
+        for view in self._pools.values():
+            view.mode = placement_mode(view.load_balancing, view.schedule.phase_at(now).phase)
+            view.candidates = [
                 Candidate(
                     name=host.name,
                     sessions=host.sessions,
-                    max_sessions=max_sessions[host.pool_id],
-                    registered=bool(host.registered),
-                    powered_on=host.power_state is PowerState.ON,
-                    draining=host.drain or host.maintenance,
+                    max_sessions=view.max_sessions,
+                    registered=host.last_heartbeat_at is not None
+                    and host.last_heartbeat_at >= cutoff,
+                    powered_on=host.powered_on,
+                    draining=host.draining,
                     cpu_percent=host.cpu_percent,
                     memory_percent=host.memory_percent,
                 )
-            )
-        apps: dict[int, list[str]] = {}
-        own_sessions = connection.execute(
-            _OWN, {"users": list(user_ids), "pools": list(pool_ids), "live": _LIVE_STATES}
-        )
-        for row in own_sessions:
-            if row.machine_id in names_by_id:
-                own = views[row.pool_id].own[row.user_id]
-                own.append(ExistingSession(row.id, names_by_id[row.machine_id], row.state))
-                apps[row.id] = list(row.apps)
-        return cls(views, apps)
+                for host in view.hosts.values()
+            ]
+            view.slots = {
+                host.name: (slot, host.id) for slot, host in enumerate(view.hosts.values())
+            }
 
     def pool_name(self, pool_id: int) -> str:
         return self._pools[pool_id].name
@@ -124,24 +155,30 @@ class Placing:
     def place(self, user_id: int, pool_id: int, app: str) -> Decision:
         """Decide, and count the new session or the app added to a reconnected one."""
         view = self._pools[pool_id]
-        own = view.own[user_id]
-        decision = decide(own, view.hosts, view.mode)
+        own = [
+            ExistingSession(session.id, view.hosts[session.machine_id].name, session.state)
+            for session in self._users[user_id]
+            if session.pool_id == pool_id and session.machine_id in view.hosts
+        ]
+        decision = decide(own, view.candidates, view.mode)
         if decision.kind == "reconnect" and decision.session_id is not None:
-            session_apps = self._apps[decision.session_id]
-            if app not in session_apps:
-                session_apps.append(app)  # a new session's list is the one `write` inserts
-                if decision.session_id > 0:
-                    self._changed.add(decision.session_id)
+            session = self._sessions[decision.session_id]
+            if app not in session.apps:
+                session.apps.append(app)
+                if session.id > 0:  # a new session is inserted with its apps
+                    self._changed.add(session.id)
         elif decision.kind == "new" and decision.host is not None:
-            temporary = -(len(self._new) + 1)
-            host = decision.host
-            self._new[temporary] = _NewSession(user_id, pool_id, view.host_ids[host], [app])
-            self._apps[temporary] = self._new[temporary].apps
-            own.append(ExistingSession(temporary, host, SessionState.PENDING))
-            view.hosts = [
-                h._replace(sessions=h.sessions + 1) if h.name == host else h for h in view.hosts
-            ]
-            decision = Decision("new", host, temporary)
+            slot, host_id = view.slots[decision.host]
+            candidate = view.candidates[slot]
+            view.candidates[slot] = candidate._replace(sessions=candidate.sessions + 1)
+            view.hosts[host_id].sessions += 1
+            session = _OwnSession(
+                -(len(self._new) + 1), user_id, pool_id, host_id, SessionState.PENDING, [app]
+            )
+            self._new.append(session)
+            self._users[user_id].append(session)
+            self._sessions[session.id] = session
+            decision = Decision("new", decision.host, session.id)
         return decision
 
     def write(self, db: Session, now: datetime) -> dict[int, int]:
@@ -150,27 +187,33 @@ class Placing:
         Returns the real id of each new session by the temporary id `place` gave it.
         """
         connection = db.connection()
-        ids: dict[int, int] = {}
         if self._changed:
             connection.execute(
                 _SET_APPS,
-                [{"b_id": key, "b_apps": self._apps[key]} for key in sorted(self._changed)],
+                [
+                    {"b_id": key, "b_apps": self._sessions[key].apps}
+                    for key in sorted(self._changed)
+                ],
             )
+        ids: dict[int, int] = {}
         if self._new:
-            keys = list(self._new)
             rows = [
                 {
-                    "user_id": new.user_id,
-                    "pool_id": new.pool_id,
-                    "machine_id": new.machine_id,
+                    "user_id": session.user_id,
+                    "pool_id": session.pool_id,
+                    "machine_id": session.machine_id,
                     "state": SessionState.PENDING,
-                    "apps": new.apps,
+                    "apps": session.apps,
                     "created_at": now,
                 }
-                for new in self._new.values()
+                for session in self._new
             ]
             inserted = connection.execute(_NEW_SESSIONS, rows).scalars().all()
-            ids.update(zip(keys, inserted, strict=True))
+            for session, real in zip(self._new, inserted, strict=True):
+                ids[session.id] = real
+                del self._sessions[session.id]
+                session.id = real
+                self._sessions[real] = session
         self._changed.clear()
         self._new.clear()
         return ids
@@ -227,7 +270,7 @@ _HOSTS = select(
     _machines.c.id,
     _machines.c.pool_id,
     _machines.c.name,
-    func.coalesce(_machines.c.last_heartbeat_at >= bindparam("cutoff"), False).label("registered"),
+    _machines.c.last_heartbeat_at,
     _machines.c.power_state,
     _machines.c.drain,
     _machines.c.maintenance,
@@ -245,8 +288,8 @@ _OWN = select(
     _sessions.c.apps,
 ).where(
     _sessions.c.user_id.in_(bindparam("users", expanding=True)),
-    _sessions.c.pool_id.in_(bindparam("pools", expanding=True)),
     _sessions.c.state.in_(bindparam("live", expanding=True)),
+    _sessions.c.machine_id.is_not(None),
 )
 
 _SET_APPS = (

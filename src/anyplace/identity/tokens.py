@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
@@ -23,9 +23,10 @@ from anyplace.store.models import ApiToken, User
 __all__ = [
     "Bearer",
     "NewToken",
-    "authenticate_digests",
     "authenticate_token",
     "create_token",
+    "read_bearers",
+    "record_use",
     "revoke_tokens_named",
     "secret_digest",
 ]
@@ -80,50 +81,67 @@ def authenticate_token(session: Session, clock: Clock, secret: str) -> ApiToken 
     return token
 
 
-@dataclass(frozen=True)
+@dataclass
 class Bearer:
-    """A live token as a batch of requests needs it: who, not the ORM row."""
+    """A token as a batch of requests needs it: who, and whether it is live, not the ORM row.
+
+    Kept between batches by the broker (while the database says nothing else has
+    written), so the time-bound checks are made at use, not when it was read.
+    """
 
     token_id: int
     name: str
     user_id: int | None
     username: str | None
     is_admin: bool
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+    def live(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
 
 
-def authenticate_digests(
-    session: Session, clock: Clock, digests: Collection[str]
-) -> dict[str, Bearer]:
-    """The live tokens among these secrets' digests, in one query; records their use.
-
-    For callers that answer many requests at once (the broker's launch batches):
-    the same checks as `authenticate_token`, and the same once-a-minute record.
-    """
-    now = clock.now()
-    connection = session.connection()
-    rows = connection.execute(_LIVE_TOKENS, {"digests": list(digests), "now": now}).all()
-    stale = [
-        row.id
-        for row in rows
-        if row.last_used_at is None or now - row.last_used_at >= USE_RECORDED_EVERY
-    ]
-    if stale:
-        connection.execute(_TOUCH, {"ids": stale, "now": now})
+def read_bearers(session: Session, digests: Collection[str]) -> dict[str, Bearer]:
+    """The unrevoked tokens of active users (or admin tokens) among these digests: one query."""
+    rows = session.connection().execute(_BEARERS, {"digests": list(digests)})
     return {
-        row.token_hash: Bearer(row.id, row.name, row.user_id, row.username, row.is_admin)
+        row.token_hash: Bearer(
+            row.id,
+            row.name,
+            row.user_id,
+            row.username,
+            row.is_admin,
+            row.expires_at,
+            row.last_used_at,
+        )
         for row in rows
     }
 
 
+def record_use(session: Session, bearers: Iterable[Bearer], now: datetime) -> None:
+    """Note when these tokens were used, to the minute (as `authenticate_token` does)."""
+    stale = [
+        bearer
+        for bearer in bearers
+        if bearer.last_used_at is None or now - bearer.last_used_at >= USE_RECORDED_EVERY
+    ]
+    if stale:
+        ids = [bearer.token_id for bearer in stale]
+        session.connection().execute(_TOUCH, {"ids": ids, "now": now})
+        for bearer in stale:
+            bearer.last_used_at = now
+
+
 _tokens = cast(Table, ApiToken.__table__)
 _users = cast(Table, User.__table__)
-_LIVE_TOKENS = (
+_BEARERS = (
     select(
         _tokens.c.id,
         _tokens.c.token_hash,
         _tokens.c.name,
         _tokens.c.user_id,
         _tokens.c.is_admin,
+        _tokens.c.expires_at,
         _tokens.c.last_used_at,
         _users.c.username,
     )
@@ -131,7 +149,6 @@ _LIVE_TOKENS = (
     .where(
         _tokens.c.token_hash.in_(bindparam("digests", expanding=True)),
         _tokens.c.revoked_at.is_(None),
-        or_(_tokens.c.expires_at.is_(None), _tokens.c.expires_at > bindparam("now")),
         or_(_tokens.c.user_id.is_(None), _users.c.is_active.is_(True)),
     )
 )

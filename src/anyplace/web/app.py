@@ -88,7 +88,7 @@ def create_app(
     app.state.microapps = microapps
     app.state.metrics = Metrics(sessions, clock, settings.broker.heartbeat_seconds)
     app.state.launches = LaunchBatcher(
-        sessions,
+        engine,
         clock,
         settings.broker,
         request_capacity=capacity_request(app),
