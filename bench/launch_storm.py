@@ -3,12 +3,16 @@
 Run with `make bench` or `python bench/launch_storm.py [--storm-seconds 600]`.
 
 1. The demo municipality's 1,600 users each launch 2-3 of their apps at random
-   moments within the storm window (default 10 minutes), with every general-pool
-   host on and its (scripted) agent heartbeating.
-2. Then as many launches as a few client threads can push for `--max-seconds`.
+   moments within the storm window (default 10 minutes), with every pool host on
+   and its scripted agent heartbeating (each host every 30 s, spread out).
+2. Then the sustained maximum: wrk (a load generator in C, so that the client
+   takes little of the two cores) keeps N launches in flight for
+   `--max-seconds`, for each N in `--connections`, each user launching random
+   apps of theirs with their own API token.
 
-Prints launches/s and p50/p99 latency for both. Client and server share this
-machine's two cores, so the figures are a floor for a server of its own.
+Prints launches/s and p50/p99 latency, the server's CPU time per launch and the
+broker's launches per batch. Client and server share this machine's two cores.
+Needs wrk (Debian: apt-get install wrk).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -144,30 +149,91 @@ def storm(
     report("storm", launcher.latencies, seconds, launcher.errors)
 
 
-def sustained(users: dict[str, tuple[str, list[str]]], base: str, args: argparse.Namespace) -> None:
-    launcher = Launcher(base, args.threads)
-    names = [name for name, (_, apps) in users.items() if apps]
-    deadline = time.perf_counter() + args.max_seconds
+WRK_SCRIPT = """
+math.randomseed(%(seed)d)
+request = function()
+  local p = launches[math.random(#launches)]
+  return wrk.format("POST", "/api/v1/launches",
+    {["Authorization"] = "Bearer " .. p[1], ["Content-Type"] = "application/json"},
+    '{"app":"' .. p[2] .. '"}')
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %%d %%f %%f %%f %%d %%d\\n", summary.requests,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    summary.errors.status, summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout))
+end
+"""
 
-    def worker(seed: int) -> Callable[[], None]:
-        local = random.Random(seed)  # noqa: S311 - load generation
 
-        def loop() -> None:
-            while time.perf_counter() < deadline:
-                token, apps = users[local.choice(names)]
-                launcher.launch(token, local.choice(apps))
+def wrk_script(users: dict[str, tuple[str, list[str]]], folder: Path, seed: int) -> Path:
+    """A Lua script for wrk: every (token, app) a user may launch, picked at random."""
+    rows = ",\n".join(f'{{"{token}","{app}"}}' for token, apps in users.values() for app in apps)
+    script = folder / "launch.lua"
+    script.write_text(f"launches = {{\n{rows}\n}}\n" + WRK_SCRIPT % {"seed": seed})
+    return script
 
-        return loop
 
-    seconds = launcher.run([worker(i) for i in range(args.threads)])
-    report("sustained maximum", launcher.latencies, seconds, launcher.errors)
+def server_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def batch_totals(base: str) -> tuple[float, float]:
+    """(batches, launches) decided so far, from the server's Prometheus metrics."""
+    count = total = 0.0
+    for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
+        if line.startswith("anyplace_launch_batch_size_count"):
+            count = float(line.split()[-1])
+        elif line.startswith("anyplace_launch_batch_size_sum"):
+            total = float(line.split()[-1])
+    return count, total
+
+
+def sustained(
+    users: dict[str, tuple[str, list[str]]],
+    base: str,
+    args: argparse.Namespace,
+    server: subprocess.Popen[bytes],
+    folder: Path,
+) -> None:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("the sustained maximum needs wrk: apt-get install wrk")
+    script = wrk_script(users, folder, args.seed)
+    for connections in args.connections:
+        cpu_before = server_cpu_seconds(server.pid)
+        batches_before, launches_before = batch_totals(base)
+        command = [wrk, "-t2", f"-c{connections}", f"-d{args.max_seconds}s", "-s", str(script)]
+        output = subprocess.run(  # noqa: S603 - our own command line
+            [*command, base], capture_output=True, text=True, check=True
+        ).stdout
+        cpu = server_cpu_seconds(server.pid) - cpu_before
+        batches, launches = batch_totals(base)
+        result = next(line for line in output.splitlines() if line.startswith("RESULT"))
+        done, seconds, p50, p99, non_2xx, failed = result.split()[1:]
+        per_batch = (launches - launches_before) / max(1.0, batches - batches_before)
+        print(
+            f"sustained, {connections} in flight: {int(done)} launches in {float(seconds):.1f} s"
+            f" = {int(done) / float(seconds):.0f}/s, p50 {float(p50):.1f} ms,"
+            f" p99 {float(p99):.1f} ms, errors {int(non_2xx) + int(failed)};"
+            f" server CPU {cpu * 1000 / max(1, int(done)):.2f} ms per launch,"
+            f" {per_batch:.1f} launches per batch"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--storm-seconds", type=float, default=600)
-    parser.add_argument("--max-seconds", type=float, default=20)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--max-seconds", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=8, help="client threads of the storm")
+    parser.add_argument(
+        "--connections",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[8, 16, 24, 32],
+        help="launches kept in flight for the sustained maximum, comma-separated",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="anyplace-bench-"))
@@ -191,13 +257,13 @@ def main() -> None:
                 time.sleep(0.1)
         store = open_store(Settings(database=DatabaseSettings(url=url)))
         agents = SimulatedHosts(store, SystemClock(), base, interval=30)
-        agents.beat_all()
+        agents.beat_all()  # registered before the first launch; then paced by run()
         stop = threading.Event()
         beating = threading.Thread(target=agents.run, args=(stop,), daemon=True)
         beating.start()
         rng = random.Random(args.seed)  # noqa: S311 - load generation
         storm(users, base, args, rng)
-        sustained(users, base, args)
+        sustained(users, base, args, server, folder)
         stop.set()
         beating.join(timeout=60)  # let a heartbeat round finish before the server goes
     finally:
