@@ -8,7 +8,9 @@ from concurrent.futures import Future
 
 import pytest
 from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
+from anyplace.broker.agents import AgentRefused
 from anyplace.broker.batcher import LaunchBatcher
 from anyplace.broker.launch import (
     LaunchAsk,
@@ -259,3 +261,36 @@ def test_the_batcher_reads_nothing_again_while_nobody_else_writes(
         assert reads_of_hosts == [], "hosts, counts and sessions came from the last batch"
     else:
         assert reads_of_hosts, "replicas share PostgreSQL: every batch reads afresh"
+
+
+def test_a_report_applied_by_the_batcher_is_seen_by_the_next_launch(
+    demo_store: Store, clock: VirtualClock
+) -> None:
+    """Heartbeats go through the batcher; what they change about sessions counts at once,
+    and one that fails undoes only itself."""
+    bring_up(demo_store, clock, "gen-01", "gen-02")
+    (user,) = users_of(demo_store, "jobcenter", 1)
+    batcher = LaunchBatcher(demo_store.engine, clock, SETTINGS)
+    first = placed(batcher.submit(LaunchAsk("word", user_id=user)).result(timeout=30))
+
+    def host_lost_its_sessions(db: Session) -> int:
+        ended = db.scalars(select(UserSession)).all()
+        for session in ended:
+            session.state = SessionState.ENDED
+        db.flush()
+        return len(ended)
+
+    def refused(db: Session) -> None:
+        db.execute(update(Machine).values(drain=True))
+        raise AgentRefused("the host credential is not valid; enrol again")
+
+    assert batcher.apply_report(host_lost_its_sessions) == 1
+    with pytest.raises(AgentRefused):
+        batcher.apply_report(refused)
+    second = placed(batcher.submit(LaunchAsk("word", user_id=user)).result(timeout=30))
+    batcher.close()
+    assert second.host is not None, "the refused report's drain was undone"
+    with demo_store.sessions() as db:
+        states = db.scalars(select(UserSession.state).order_by(UserSession.id)).all()
+    assert states == [SessionState.ENDED, SessionState.PENDING], "a new session, no reconnect"
+    assert first.launch_id != second.launch_id

@@ -10,6 +10,10 @@ batch, never fewer per second. On PostgreSQL every replica batches its own
 requests, and one advisory lock taken at the start of each batch's transaction
 serializes the batches of all replicas, so two replicas cannot overfill a host.
 
+Agents' heartbeats are applied by the same thread, in the next batch's
+transaction (`apply_report`): they write hosts and sessions only, so the batcher
+then re-reads its pools but keeps the tokens, apps and entitlements it knows.
+
 On SQLite the batcher keeps what its batches read (tokens, apps, entitlements,
 the pools' hosts and sessions: `broker.launch.Known`) on a connection of its
 own, for as long as SQLite's `PRAGMA data_version` says that no other
@@ -29,11 +33,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from anyplace.broker.launch import Known, LaunchAsk, Outcome, start_launches
+from anyplace.broker.placing import Placing
 from anyplace.clock import Clock
 from anyplace.config import BrokerSettings
 from anyplace.power.locks import AdvisoryLocks
@@ -41,6 +47,7 @@ from anyplace.power.locks import AdvisoryLocks
 __all__ = ["LaunchBatcher"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_BATCH = 256
 """Enough to carry a storm; small enough that one batch stays a short transaction."""
@@ -56,6 +63,14 @@ class _Waiting:
     ask: LaunchAsk
     future: Future[Outcome] | asyncio.Future[Outcome]
     loop: asyncio.AbstractEventLoop | None = None
+
+
+@dataclass(frozen=True)
+class _Report:
+    """Work that changes hosts and sessions only (an agent's heartbeat), and its answer."""
+
+    work: Callable[[Session], object]
+    future: Future[object]
 
 
 _Settled = tuple[asyncio.Future[Outcome], Outcome | None, BaseException | None]
@@ -77,7 +92,7 @@ class LaunchBatcher:
         self._settings = settings
         self._request_capacity = request_capacity
         self._on_batch = on_batch
-        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Waiting | _Report | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
         self._connection: Connection | None = None
@@ -101,6 +116,14 @@ class LaunchBatcher:
         self._put(_Waiting(ask, answer, loop))
         return await answer
 
+    def apply_report(self, work: Callable[[Session], T]) -> T:
+        """Run `work` (which may change hosts and sessions, nothing else) in the next batch's
+        transaction and return its result once that has committed; its exception is raised
+        here, and undoes only its own changes."""
+        answer: Future[object] = Future()
+        self._put(_Report(work, answer))
+        return cast(T, answer.result())
+
     def close(self, timeout: float = 10.0) -> None:
         """Answer what is queued, then stop the thread."""
         with self._started:
@@ -109,7 +132,7 @@ class LaunchBatcher:
             self._queue.put(None)
             thread.join(timeout)
 
-    def _put(self, waiting: _Waiting) -> None:
+    def _put(self, waiting: _Waiting | _Report) -> None:
         if self._thread is None:
             with self._started:
                 if self._thread is None:
@@ -140,21 +163,38 @@ class LaunchBatcher:
         finally:
             self._forget()
 
-    def _decide(self, batch: list[_Waiting]) -> None:
-        asks = [waiting.ask for waiting in batch]
+    def _decide(self, batch: list[_Waiting | _Report]) -> None:
+        launches = [item for item in batch if isinstance(item, _Waiting)]
+        reports = [item for item in batch if isinstance(item, _Report)]
+        results: list[tuple[_Report, object, BaseException | None]] = []
         try:
             with self._session() as db, db.begin():
                 known = self._known_now(db)
-                outcomes = start_launches(db, self._clock, self._settings, asks, known)
-        except Exception as exc:  # the database failed: every launch of the batch failed with it
-            log.exception("a batch of %d launches failed", len(batch))
+                for report in reports:
+                    results.append(_run_report(db, report))
+                if reports and known is not None:
+                    known.placing = Placing()  # the reports changed hosts and sessions
+                outcomes = start_launches(
+                    db, self._clock, self._settings, [waiting.ask for waiting in launches], known
+                )
+        except Exception as exc:  # the database failed: everything in the batch failed with it
+            log.exception(
+                "a batch of %d launches and %d reports failed", len(launches), len(reports)
+            )
             self._forget()
-            _settle(batch, [None] * len(batch), exc)
+            _settle(launches, [None] * len(launches), exc)
+            for report in reports:
+                report.future.set_exception(exc)
             return
         self.batches += 1
-        _settle(batch, list(outcomes), None)
-        if self._on_batch is not None:
-            self._on_batch(len(batch))
+        for report, result, error in results:
+            if error is not None:
+                report.future.set_exception(error)
+            else:
+                report.future.set_result(result)
+        _settle(launches, list(outcomes), None)
+        if self._on_batch is not None and launches:
+            self._on_batch(len(launches))
         starting = {
             outcome.pool
             for outcome in outcomes
@@ -190,6 +230,15 @@ class LaunchBatcher:
         if self._connection is not None:
             connection, self._connection = self._connection, None
             connection.close()
+
+
+def _run_report(db: Session, report: _Report) -> tuple[_Report, object, BaseException | None]:
+    """One report in a savepoint of its own: a refused heartbeat undoes only itself."""
+    try:
+        with db.begin_nested():
+            return report, report.work(db), None
+    except Exception as exc:  # handed to the caller, who knows what it means
+        return report, None, exc
 
 
 def _settle(

@@ -7,21 +7,23 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from anyplace.audit import record
 from anyplace.broker.agents import (
     AgentRefused,
     Heartbeat,
+    HeartbeatAnswer,
     authenticate_agent,
     create_enrolment_token,
     enrol,
     process_heartbeat,
 )
+from anyplace.broker.batcher import LaunchBatcher
 from anyplace.broker.heartbeat import ReportedSession
 from anyplace.broker.sessions import SessionEnded, request_logoff
 from anyplace.domain import SessionState
 from anyplace.errors import NotFound
-from anyplace.store.access import Store
 from anyplace.store.models import Session as UserSession
 from anyplace.web.api.paging import API_PREFIX
 from anyplace.web.deps import Caller, DbSession, Principal, get_clock, require_admin
@@ -96,10 +98,10 @@ def agent_enrol(request: Request, body: EnrolRequest, db: DbSession) -> EnrolAns
 def agent_heartbeat(request: Request, body: HeartbeatIn) -> HeartbeatOut:
     """Record what the host reports; answer with its drain flag and queued commands.
 
-    The transaction is opened and committed here, in one call, rather than by the
-    request's session dependency: every host beats every half minute, and on
-    SQLite a transaction that spans the framework's hops between threads keeps
-    the one writer (and the launches waiting for it) longer than its work needs.
+    Applied by the broker's batcher, in its next batch's transaction: a heartbeat
+    changes what placement sees, and the broker then re-reads only its pools
+    (not the tokens and entitlements it knows), with no second writer to queue
+    behind on SQLite (`broker.batcher`).
     """
     settings = request.app.state.settings.broker
     credential = _credential(request)
@@ -115,11 +117,15 @@ def agent_heartbeat(request: Request, body: HeartbeatIn) -> HeartbeatOut:
         acks=tuple(body.acks),
     )
     grace = timedelta(seconds=max(120, 4 * settings.heartbeat_seconds))
-    store: Store = request.app.state.store
+    clock = get_clock(request)
+
+    def apply(db: Session) -> HeartbeatAnswer:
+        machine = authenticate_agent(db, credential)
+        return process_heartbeat(db, clock, machine, beat, pending_grace=grace)
+
+    batcher: LaunchBatcher = request.app.state.launches
     try:
-        with store.transaction() as db:
-            machine = authenticate_agent(db, credential)
-            answer = process_heartbeat(db, get_clock(request), machine, beat, pending_grace=grace)
+        answer = batcher.apply_report(apply)
     except AgentRefused as exc:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
     return HeartbeatOut(
