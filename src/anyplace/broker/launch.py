@@ -164,24 +164,7 @@ def start_launches(
         },
         known,
     )
-    outcomes: list[Outcome | None] = []
-    accepted: list[tuple[int, int, Any]] = []
-    for index, (ask, user_id) in enumerate(zip(asks, who, strict=True)):
-        app = apps.get(ask.app_slug)
-        refusal: AnyplaceError | None = None
-        if isinstance(user_id, AnyplaceError):
-            refusal = user_id
-        elif ask.client not in CLIENTS:
-            refusal = AnyplaceError(f"client must be one of {', '.join(CLIENTS)}")
-        elif app is None:
-            refusal = NotFound(f"no app {ask.app_slug!r}")
-        elif (user_id, app.id) not in entitled:
-            refusal = NotEntitled(f"you may not use {app.slug}")
-        elif app.kind is not AppKind.WEB and app.pool_id is None:
-            refusal = AnyplaceError(f"{app.slug} has no pool of hosts to run on")
-        else:
-            accepted.append((index, user_id, app))
-        outcomes.append(refusal)
+    outcomes, accepted = _check(asks, who, apps, entitled)
     hosted = [(i, u, app) for i, u, app in accepted if app.kind is not AppKind.WEB]
     placing = known.placing
     placing.cover(db, {app.pool_id for _, _, app in hosted}, {u for _, u, _ in hosted})
@@ -206,24 +189,46 @@ def start_launches(
             "ticket_hash": None,
             "ticket_expires_at": None,
         }
-        ticket = None
         decision = decisions.get(index)
-        if decision is not None:
-            ticket = _fill_placed(row, decision, session_ids, now, settings)
+        ticket = _fill_placed(row, decision, session_ids, now, settings) if decision else None
         rows.append(row)
         pool = placing.pool_name(app.pool_id) if decision is not None else None
         host = decision.host if decision is not None and ticket else None
-        answers.append(
-            (
-                index,
-                Launched(0, app.slug, ask.client, str(row["state"]), host, app.url, ticket, pool),
-            )
-        )
+        launched = Launched(0, app.slug, ask.client, str(row["state"]), host, app.url, ticket, pool)
+        answers.append((index, launched))
     if rows:
         ids = db.connection().execute(_NEW_LAUNCHES, rows).scalars().all()
         for (index, answer), launch_id in zip(answers, ids, strict=True):
             outcomes[index] = replace(answer, launch_id=launch_id)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _check(
+    asks: Sequence[LaunchAsk],
+    who: list[int | AnyplaceError],
+    apps: dict[str, Any],
+    entitled: set[tuple[int, int]],
+) -> tuple[list[Outcome | None], list[tuple[int, int, Any]]]:
+    """Each ask's refusal (None if accepted), and the accepted ones as (index, user, app)."""
+    outcomes: list[Outcome | None] = []
+    accepted: list[tuple[int, int, Any]] = []
+    for index, (ask, user_id) in enumerate(zip(asks, who, strict=True)):
+        app = apps.get(ask.app_slug)
+        refusal: AnyplaceError | None = None
+        if isinstance(user_id, AnyplaceError):
+            refusal = user_id
+        elif ask.client not in CLIENTS:
+            refusal = AnyplaceError(f"client must be one of {', '.join(CLIENTS)}")
+        elif app is None:
+            refusal = NotFound(f"no app {ask.app_slug!r}")
+        elif (user_id, app.id) not in entitled:
+            refusal = NotEntitled(f"you may not use {app.slug}")
+        elif app.kind is not AppKind.WEB and app.pool_id is None:
+            refusal = AnyplaceError(f"{app.slug} has no pool of hosts to run on")
+        else:
+            accepted.append((index, user_id, app))
+        outcomes.append(refusal)
+    return outcomes, accepted
 
 
 _apps = cast(Table, App.__table__)
