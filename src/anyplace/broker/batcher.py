@@ -169,7 +169,7 @@ class LaunchBatcher:
         results: list[tuple[_Report, object, BaseException | None]] = []
         try:
             with self._session() as db, db.begin():
-                known = self._known_now(db)
+                known = self._begin_batch(db)
                 for report in reports:
                     results.append(_run_report(db, report))
                 if reports and known is not None:
@@ -211,10 +211,10 @@ class LaunchBatcher:
             self._connection = self._engine.connect()
         return Session(bind=self._connection, expire_on_commit=False)
 
-    def _known_now(self, db: Session) -> Known | None:
-        """What earlier batches read, if nothing else has written since; else a fresh start.
-
-        Asked inside the batch's transaction, which on SQLite holds the write lock:
+    def _begin_batch(self, db: Session) -> Known | None:
+        """PostgreSQL: take the replicas' placement lock; read everything afresh (None).
+        SQLite: what earlier batches read, if nothing else has written since, else a fresh
+        start. Asked inside the batch's transaction, which on SQLite holds the write lock:
         nobody can commit between this check and the batch's own commit.
         """
         if self._connection is None:

@@ -26,7 +26,7 @@ from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from anyplace.broker.placement import Decision
-from anyplace.broker.placing import LIVE, Placing
+from anyplace.broker.placing import Placing
 from anyplace.catalog.queries import entitled_pairs
 from anyplace.clock import Clock
 from anyplace.config import BrokerSettings
@@ -37,7 +37,6 @@ from anyplace.store.models import App, Launch, User
 from anyplace.store.models import Session as UserSession
 
 __all__ = [
-    "LIVE",
     "Known",
     "LaunchAsk",
     "LaunchView",
@@ -167,8 +166,9 @@ def start_launches(
     outcomes, accepted = _check(asks, who, apps, entitled)
     hosted = [(i, u, app) for i, u, app in accepted if app.kind is not AppKind.WEB]
     placing = known.placing
-    placing.cover(db, {app.pool_id for _, _, app in hosted}, {u for _, u, _ in hosted})
-    placing.start(now, settings.heartbeat_seconds)
+    pools = {app.pool_id for _, _, app in hosted}
+    placing.cover(db, pools, {u for _, u, _ in hosted})
+    placing.start(now, settings.heartbeat_seconds, pools)
     decisions = {
         index: placing.place(user_id, app.pool_id, app.slug) for index, user_id, app in hosted
     }
@@ -335,7 +335,7 @@ def poll_launch(
     now = clock.now()
     placing = Placing()
     placing.cover(db, {launch.pool_id}, {user.id})
-    placing.start(now, settings.heartbeat_seconds)
+    placing.start(now, settings.heartbeat_seconds, {launch.pool_id})
     decision = placing.place(user.id, launch.pool_id, launch.app.slug)
     session_ids = placing.write(db, now)
     row: dict[str, object] = {}

@@ -26,13 +26,11 @@ from anyplace.broker.registration import registered_since
 from anyplace.domain import LoadBalancing, PowerState, SessionState
 from anyplace.power.policy import placement_mode
 from anyplace.power.schedule import Schedule
-from anyplace.power.snapshot import ALWAYS_ON, PhaseValues, build_schedule
+from anyplace.power.snapshot import ALWAYS_ON, LIVE_STATES, PhaseValues, build_schedule
 from anyplace.store.models import Machine, Pool, PowerPolicy, SchedulePhase
 from anyplace.store.models import Session as UserSession
 
-__all__ = ["LIVE", "Placing"]
-
-LIVE = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
+__all__ = ["Placing"]
 
 
 @dataclass
@@ -125,11 +123,11 @@ class Placing:
                 host.sessions,
             )
 
-    def start(self, now: datetime, heartbeat_seconds: float) -> None:
-        """Fix what depends on the time for this batch: each pool's mode, and which hosts
-        count as registered."""
+    def start(self, now: datetime, heartbeat_seconds: float, pool_ids: Collection[int]) -> None:
+        """Fix what depends on the time for this batch's pools: each one's mode, and which
+        hosts count as registered."""
         cutoff = registered_since(now, heartbeat_seconds)
-        for view in self._pools.values():
+        for view in (self._pools[pool_id] for pool_id in pool_ids):
             view.mode = placement_mode(view.load_balancing, view.schedule.phase_at(now).phase)
             view.candidates = [
                 Candidate(
@@ -226,7 +224,7 @@ _machines = cast(Table, Machine.__table__)
 _sessions = cast(Table, UserSession.__table__)
 _policies = cast(Table, PowerPolicy.__table__)
 _phases = cast(Table, SchedulePhase.__table__)
-_LIVE_STATES = list(LIVE)
+_LIVE_STATES = list(LIVE_STATES)
 
 _POOLS = select(
     _pools.c.id,

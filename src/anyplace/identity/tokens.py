@@ -65,20 +65,19 @@ def create_token(
 
 
 def authenticate_token(session: Session, clock: Clock, secret: str) -> ApiToken | None:
-    """The live token with this secret, or None; records when it was last used."""
+    """The live token with this secret, or None; records when it was last used.
+
+    The same checks as the broker's batches make (`read_bearers`, `Bearer.live`).
+    """
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == secret_digest(secret)))
+    digest = secret_digest(secret)
+    bearer = read_bearers(session, [digest]).get(digest)
     now = clock.now()
-    if token is None or token.revoked_at is not None:
+    if bearer is None or not bearer.live(now):
         return None
-    if token.expires_at is not None and token.expires_at <= now:
-        return None
-    if token.user is not None and not token.user.is_active:
-        return None
-    if token.last_used_at is None or now - token.last_used_at >= USE_RECORDED_EVERY:
-        token.last_used_at = now  # to the minute: not a write on every call
-    return token
+    record_use(session, [bearer], now)
+    return session.get(ApiToken, bearer.token_id)
 
 
 @dataclass

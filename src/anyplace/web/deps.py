@@ -23,6 +23,7 @@ __all__ = [
     "capacity_request",
     "get_clock",
     "get_db",
+    "parse_bearer",
     "require_admin",
     "unauthorized",
 ]
@@ -65,13 +66,20 @@ def unauthorized(message: str) -> HTTPException:
     )
 
 
+def parse_bearer(authorization: str) -> str | None:
+    """The credential of an 'Authorization: Bearer <credential>' header, or None."""
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return None
+    return secret.strip()
+
+
 def bearer_secret(request: Request) -> str:
     """The API token sent as 'Authorization: Bearer <token>' (401 if there is none)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    secret = parse_bearer(request.headers.get("authorization", ""))
+    if secret is None:
         raise unauthorized("send an API token as 'Authorization: Bearer <token>'")
-    return secret.strip()
+    return secret
 
 
 def get_caller(

@@ -27,6 +27,7 @@ from anyplace.errors import AnyplaceError
 from anyplace.identity.tokens import secret_digest
 from anyplace.web.api.launches import LaunchRequest, launch_out, refusal_status
 from anyplace.web.api.paging import API_PREFIX
+from anyplace.web.deps import parse_bearer
 
 __all__ = ["LaunchFastPath"]
 
@@ -57,7 +58,7 @@ class LaunchFastPath:
         headers = dict(scope["headers"])
         body, complete = await _read_body(receive, headers)
         request = _parse(body, headers) if complete else None
-        secret = _bearer(headers)
+        secret = parse_bearer(headers.get(b"authorization", b"").decode("latin-1"))
         if request is None or secret is None:
             await self.app(scope, _replay(body, complete, receive), send)
             return
@@ -110,13 +111,6 @@ def _parse(body: bytes, headers: dict[bytes, bytes]) -> LaunchRequest | None:
         return LaunchRequest.model_validate_json(body)
     except ValidationError:
         return None
-
-
-def _bearer(headers: dict[bytes, bytes]) -> str | None:
-    scheme, _, secret = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
-        return None
-    return secret.strip()
 
 
 def _detail(error: AnyplaceError) -> bytes:

@@ -26,7 +26,14 @@ from anyplace.domain import SessionState
 from anyplace.errors import NotFound
 from anyplace.store.models import Session as UserSession
 from anyplace.web.api.paging import API_PREFIX
-from anyplace.web.deps import Caller, DbSession, Principal, get_clock, require_admin
+from anyplace.web.deps import (
+    Caller,
+    DbSession,
+    Principal,
+    get_clock,
+    parse_bearer,
+    require_admin,
+)
 
 __all__ = ["router"]
 
@@ -76,12 +83,12 @@ class HeartbeatOut(BaseModel):
 
 
 def _credential(request: Request) -> str:
-    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not credential.strip():
+    credential = parse_bearer(request.headers.get("authorization", ""))
+    if credential is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "send the host credential as a bearer token"
         )
-    return credential.strip()
+    return credential
 
 
 @router.post("/agent/enrol", response_model=EnrolAnswer)

@@ -23,8 +23,8 @@ from anyplace.broker.launch import (
 from anyplace.broker.sessions import SessionEnded, request_logoff
 from anyplace.catalog.portal import toggle_favourite, user_catalog
 from anyplace.config import BrokerSettings
-from anyplace.domain import SessionState
 from anyplace.errors import AnyplaceError, NotFound
+from anyplace.power.snapshot import LIVE_STATES
 from anyplace.store.models import Session as UserSession
 from anyplace.web.deps import DbSession, capacity_asker, get_clock
 from anyplace.web.i18n import current_locale
@@ -36,7 +36,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 SEE_OTHER = 303
-LIVE = (SessionState.PENDING, SessionState.ACTIVE, SessionState.DISCONNECTED)
 
 
 def _broker(request: Request) -> BrokerSettings:
@@ -157,7 +156,7 @@ def _own_sessions(db: DbSession, user_id: int) -> list[UserSession]:
     return list(
         db.scalars(
             select(UserSession)
-            .where(UserSession.user_id == user_id, UserSession.state.in_(LIVE))
+            .where(UserSession.user_id == user_id, UserSession.state.in_(LIVE_STATES))
             .options(selectinload(UserSession.machine), selectinload(UserSession.pool))
             .order_by(UserSession.created_at.desc())
         )
@@ -194,6 +193,6 @@ def reconnect(
 ) -> Response:
     """Open the session's first app again: placement sends the user back to this session."""
     row = _own(db, session_id, me.user.id)
-    if row.state not in LIVE or not row.apps:
+    if row.state not in LIVE_STATES or not row.apps:
         raise HTTPException(status.HTTP_409_CONFLICT, _("The session has ended."))
     return launch(request, row.apps[0], db, me, client)
